@@ -1,0 +1,53 @@
+# Stable Diffusion on KEDA: build, run, test and deploy.
+# Every target has a "## " comment: `make help` lists them all.
+# Local targets live here; image and cluster targets in deploy/deploy.mk.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+GOBIN     ?= $(shell $(GO) env GOPATH)/bin
+MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION    ?= v0.0.0-20260213195017-d3ed8ac4daa5
+export PATH := $(GOBIN):$(PATH)
+
+##@ Local
+
+.PHONY: help
+help: ## Show this help: every target and what it does
+	@awk 'BEGIN {FS = ":.*?## "} \
+		/^##@/ {printf "\n%s\n", substr($$0, 5)} \
+		/^[a-zA-Z0-9_.-]+:.*?## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Run the whole product in one process (embedded queue and store) on http://localhost:3000
+	$(GO) run ./cmd/webui
+
+.PHONY: build
+build: ## Build bin/webui and bin/worker
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/webui ./cmd/webui
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/worker ./cmd/worker
+
+.PHONY: generate
+generate: ## Regenerate the templ components (*_templ.go are committed)
+	$(GO) tool templ generate
+
+.PHONY: deps
+deps: ## Install what the tests need: rabbitmq-server, chromium (Debian), minio (Go)
+	@bash scripts/install-deps.sh
+
+.PHONY: test
+test: deps ## Run every test (unit, integration against real RabbitMQ and MinIO, browser), installing what is missing
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+	cd deploy && $(GO) test -count=1 ./...
+
+.PHONY: test-short
+test-short: ## Quick loop: unit tests only (skips the services; never used by CI)
+	$(GO) test -short ./...
+
+.PHONY: bench
+bench: deps ## Run the benchmarks against real RabbitMQ and MinIO; figures go to docs/benchmarks.md
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
+
+include deploy/deploy.mk

@@ -1,7 +1,7 @@
 // Package store is the image store of DESIGN §2.3: the bucket `images` with
 // `<id>-<n>.png` and `<id>.json` per job, derived objects under their own
 // prefix. One interface, two implementations: MinIO or any S3 (package
-// store/s3) and a directory (package store/fsstore) for the embedded mode,
+// store/s3store) and a directory (package store/fsstore) for the embedded mode,
 // checked by one contract suite (package store/storetest).
 package store
 

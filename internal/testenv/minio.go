@@ -35,7 +35,7 @@ func MinIO(t testing.TB) *Minio {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if err := sharedErr["minio"]; err != nil {
-		Unavailable(t, "minio: %v", err)
+		failOrSkip(t, "minio", err)
 	}
 	if sharedMinio != nil {
 		return sharedMinio
@@ -48,7 +48,7 @@ func MinIO(t testing.TB) *Minio {
 	m, err := newMinio()
 	if err != nil {
 		sharedErr["minio"] = err
-		Unavailable(t, "minio: %v", err)
+		failOrSkip(t, "minio", err)
 	}
 	sharedMinio = m
 	sharedStops = append(sharedStops, m.cleanup)
@@ -62,7 +62,7 @@ func StartMinIO(t testing.TB) *Minio {
 	Short(t)
 	m, err := newMinio()
 	if err != nil {
-		Unavailable(t, "minio: %v", err)
+		failOrSkip(t, "minio", err)
 	}
 	t.Cleanup(m.cleanup)
 	return m
@@ -74,7 +74,7 @@ func MinioBinary() string { return lookBin("minio", gopathBin("minio")) }
 func newMinio() (*Minio, error) {
 	bin := MinioBinary()
 	if bin == "" {
-		return nil, fmt.Errorf("the minio server is not installed (go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c)")
+		return nil, fmt.Errorf("%w: the minio server (go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c)", errNotInstalled)
 	}
 	dir, err := os.MkdirTemp("", "sdkeda-minio-")
 	if err != nil {

@@ -33,7 +33,7 @@ func RabbitMQ(t testing.TB) *Rabbit {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
 	if err := sharedErr["rabbitmq"]; err != nil {
-		Unavailable(t, "rabbitmq: %v", err)
+		failOrSkip(t, "rabbitmq", err)
 	}
 	if sharedRabbit != nil {
 		return sharedRabbit
@@ -45,7 +45,7 @@ func RabbitMQ(t testing.TB) *Rabbit {
 	r, err := newRabbit()
 	if err != nil {
 		sharedErr["rabbitmq"] = err
-		Unavailable(t, "rabbitmq: %v", err)
+		failOrSkip(t, "rabbitmq", err)
 	}
 	sharedRabbit = r
 	sharedStops = append(sharedStops, r.cleanup)
@@ -59,16 +59,21 @@ func StartRabbitMQ(t testing.TB) *Rabbit {
 	Short(t)
 	r, err := newRabbit()
 	if err != nil {
-		Unavailable(t, "rabbitmq: %v", err)
+		failOrSkip(t, "rabbitmq", err)
 	}
 	t.Cleanup(r.cleanup)
 	return r
 }
 
 func newRabbit() (*Rabbit, error) {
-	bin := lookBin("rabbitmq-server", rabbitBin, "/usr/sbin/rabbitmq-server")
+	// The Debian wrapper on PATH switches to the rabbitmq user, who cannot
+	// write our temp dir: run the real script as ourselves.
+	bin := lookBin(rabbitBin)
 	if bin == "" {
-		return nil, fmt.Errorf("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+		bin = lookBin("rabbitmq-server")
+	}
+	if bin == "" {
+		return nil, fmt.Errorf("%w: rabbitmq-server (apt-get install rabbitmq-server)", errNotInstalled)
 	}
 	dir, err := os.MkdirTemp("", "sdkeda-rabbit-")
 	if err != nil {
@@ -85,6 +90,9 @@ func newRabbit() (*Rabbit, error) {
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n"+
 		"log.console = true\nlog.console.level = warning\nlog.file = false\n", port)
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "mnesia"), 0o755); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644); err != nil {
@@ -104,6 +112,7 @@ func newRabbit() (*Rabbit, error) {
 			"RABBITMQ_CONFIG_FILE=" + filepath.Join(dir, "rabbitmq"),
 			"RABBITMQ_ENABLED_PLUGINS_FILE=" + filepath.Join(dir, "enabled_plugins"),
 			"RABBITMQ_PID_FILE=" + filepath.Join(dir, "pid"),
+			"ERL_CRASH_DUMP=" + filepath.Join(dir, "erl_crash.dump"),
 		},
 	}
 	if err := r.Start(); err != nil {

@@ -14,6 +14,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -42,6 +43,19 @@ func Unavailable(t testing.TB, format string, args ...any) {
 		t.Fatalf("%s (CI=true: a missing service is a failure; run `make deps`)", msg)
 	}
 	t.Skipf("%s; run `make deps` (or `make test`) to install it", msg)
+}
+
+var errNotInstalled = errors.New("not installed")
+
+// failOrSkip reports a service that could not be had: a missing binary is
+// Unavailable (skip, or fail under CI); one that is installed but does not
+// start is a failure everywhere.
+func failOrSkip(t testing.TB, name string, err error) {
+	t.Helper()
+	if errors.Is(err, errNotInstalled) {
+		Unavailable(t, "%s: %v", name, err)
+	}
+	t.Fatalf("%s: %v", name, err)
 }
 
 // Short skips a slow test under `go test -short`, except under CI.

@@ -111,11 +111,18 @@ func LoadWorker(getenv func(string) string) (Worker, error) {
 	return c, r.err()
 }
 
-// DefaultNSFWWords is the server-side stop list, close to the old page's.
+// DefaultNSFWWords is the server-side stop list, matched as whole words
+// without regard to case. It holds the old page's list (which matched
+// substrings, so its plural and -ing forms are spelled out here) plus a few
+// common additions.
 var DefaultNSFWWords = []string{
-	"nude", "naked", "nsfw", "porn", "sex", "sexy", "topless", "nipple", "nipples",
-	"genital", "genitals", "penis", "vagina", "erotic", "hentai", "xxx", "boobs",
-	"breasts", "lingerie", "underwear", "gore", "bloody", "corpse",
+	// the old page's words
+	"boob", "boobs", "tits", "vagina", "vaginas", "penis", "penises", "dick", "dicks",
+	"cock", "cocks", "trump", "naked", "nude", "nudes", "fuck", "fucking", "fucked",
+	"coitus", "sex", "sexy", "shit", "blood", "bloody", "murder", "murdered", "dead",
+	// additions
+	"nsfw", "porn", "topless", "nipple", "nipples", "genital", "genitals", "erotic",
+	"hentai", "xxx", "breasts", "lingerie", "underwear", "gore", "corpse",
 }
 
 // words parses a comma-separated list: empty gives def, "-" gives none.

@@ -1,0 +1,136 @@
+// Package gallery is the webui's in-memory index of the complete entries of
+// the bucket (DESIGN §2.3): filled by one listing at start, kept by the store's
+// change notifications, and re-checked by a periodic full listing because
+// notifications can be lost. A page costs O(page): entries are kept sorted
+// newest first and paged by cursor; metadata JSON is read lazily for the
+// entries a page shows and kept in a bounded cache.
+package gallery
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/store"
+)
+
+// ErrBadCursor is returned by Page for a cursor it did not make.
+var ErrBadCursor = errors.New("gallery: bad cursor")
+
+// ErrNotFound is store.ErrNotFound: Get and Thumbnail wrap it for an entry or
+// image the index does not hold.
+var ErrNotFound = store.ErrNotFound
+
+// MaxPage caps the limit of Page.
+const MaxPage = 200
+
+// DefaultPage is the limit Page uses for limit <= 0.
+const DefaultPage = 24
+
+// Meta is what the gallery shows of an entry's metadata JSON: fastsdcpu's own
+// fields plus those the worker adds. Every field is optional: old buckets hold
+// pure fastsdcpu JSON, and a JSON that does not parse leaves Meta zero (with
+// Raw nil).
+type Meta struct {
+	Prompt         string  `json:"prompt"`
+	NegativePrompt string  `json:"negative_prompt,omitempty"`
+	Model          string  `json:"model,omitempty"`           // lcm_model_id, or openvino_lcm_model_id when use_openvino
+	LoraBaseModel  string  `json:"lora_base_model,omitempty"` // lcm_lora.base_model_id
+	UseOpenVINO    bool    `json:"use_openvino,omitempty"`
+	UseLCMLora     bool    `json:"use_lcm_lora,omitempty"`
+	Width          int     `json:"width,omitempty"`
+	Height         int     `json:"height,omitempty"`
+	Steps          int     `json:"steps,omitempty"`
+	GuidanceScale  float64 `json:"guidance_scale,omitempty"`
+	Seed           int64   `json:"seed"`
+	ImageSeeds     []int64 `json:"image_seeds,omitempty"`
+	NumberOfImages int     `json:"number_of_images,omitempty"`
+
+	// Added by this product's worker; zero for old entries.
+	JobID             string    `json:"job_id,omitempty"`
+	Worker            string    `json:"worker,omitempty"`
+	Generator         string    `json:"generator,omitempty"`
+	StartedAt         time.Time `json:"started_at,omitzero"`
+	FinishedAt        time.Time `json:"finished_at,omitzero"`
+	GenerationSeconds float64   `json:"generation_seconds,omitempty"`
+
+	// Raw is the JSON as stored (nil when it did not parse).
+	Raw json.RawMessage `json:"-"`
+}
+
+// Entry is one complete entry: its metadata JSON exists.
+type Entry struct {
+	ID       string
+	Modified time.Time // of the metadata JSON: the sort key, with ID
+	Images   []string  // object keys of its images, in image-number order
+	Meta     *Meta     // nil until loaded: Page and Get load it, events may not
+}
+
+// Thumbs are the thumbnail keys of e's images, in the order of Images; pass
+// the image numbers (store.ParseKey) to Index.Thumbnail to get them.
+func (e Entry) Thumbs() []string {
+	out := make([]string, 0, len(e.Images))
+	for _, k := range e.Images {
+		if _, id, n := store.ParseKey(k); id != "" {
+			out = append(out, store.ThumbKey(id, n))
+		}
+	}
+	return out
+}
+
+// EventOp is what happened to an entry.
+type EventOp int
+
+// The events a subscriber sees.
+const (
+	// Added: a new complete entry (its JSON appeared).
+	Added EventOp = iota + 1
+	// Removed: the entry's JSON vanished; Entry holds what was known.
+	Removed
+	// Updated: the JSON was overwritten or the set of images changed.
+	Updated
+	// Lost: this subscriber was too slow and lost events before this one;
+	// re-read the page (Entry is zero).
+	Lost
+)
+
+func (o EventOp) String() string {
+	switch o {
+	case Added:
+		return "added"
+	case Removed:
+		return "removed"
+	case Updated:
+		return "updated"
+	case Lost:
+		return "lost"
+	}
+	return "unknown"
+}
+
+// Event is one change of the index, sent to subscribers.
+type Event struct {
+	Op    EventOp
+	Entry Entry
+}
+
+// Options tune an Index; zero values take the defaults.
+type Options struct {
+	Resync    time.Duration // full relisting period (RESYNC_INTERVAL); default 5 min
+	MetaCache int           // parsed metadata kept (LRU); default 2000
+	Log       *slog.Logger  // default: discard
+}
+
+func (o Options) withDefaults() Options {
+	if o.Resync <= 0 {
+		o.Resync = 5 * time.Minute
+	}
+	if o.MetaCache <= 0 {
+		o.MetaCache = 2000
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}

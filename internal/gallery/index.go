@@ -3,67 +3,110 @@ package gallery
 import (
 	"context"
 	"errors"
-	"io"
+	"log/slog"
+	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/google/btree"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
+// maxImage is the highest image number the index tracks (a bit each in
+// rec.imgs); the product makes at most a few per job.
+const maxImage = 64
+
+// rec is all the index keeps per id, complete or not: about 150 bytes with
+// its map slot and tree item, so 100k entries fit in ~15 MB.
+type rec struct {
+	id       string
+	mod      int64  // UnixNano of the metadata JSON; the sort key while complete
+	imgs     uint64 // bit n-1 set: image n exists
+	complete bool   // the JSON exists; exactly then the rec is in the tree
+}
+
+// newer orders the tree newest first, as store.Newer: by time, then id.
+func newer(a, b *rec) bool {
+	if a.mod != b.mod {
+		return a.mod > b.mod
+	}
+	return a.id > b.id
+}
+
 // Index is the gallery index of one store. Create it with New, start it with
 // Run; every other method is safe for concurrent use, also before Run.
 type Index struct {
-	s     store.Store
-	o     Options
-	ready atomic.Bool
+	s   store.Store
+	o   Options
+	log *slog.Logger
+
+	ready   atomic.Bool
+	running atomic.Bool
+
+	// mu guards the fields below it. Writers are the watch loop, the fetch
+	// workers and Resync; readers are Page, Get, Thumbnail and Len. Every
+	// mutation publishes its event while holding mu, so subscribers see
+	// events in the order the index changed.
+	mu   sync.RWMutex
+	recs map[string]*rec
+	tree *btree.BTreeG[*rec]
+	// pending holds the JSON fetches in flight (notified puts not applied
+	// yet): the token of the newest per id. A fetch applies only if its token
+	// is still there, so a removal or a newer put that came meanwhile wins.
+	pending map[string]uint64
+	seq     uint64
+	// touched is non-nil while Resync runs: the ids that notifications changed
+	// since its listing began. The listing is older than those changes, so
+	// Resync leaves these ids alone.
+	touched map[string]struct{}
+	subs    map[*sub]struct{}
+
+	resyncMu sync.Mutex // one Resync at a time
+	kick     chan struct{}
+	fetches  chan fetch
+	thumbDel chan string
+
+	cache   *metaCache
+	metaSF  singleflight.Group
+	metaSem chan struct{} // bounds concurrent metadata reads of Page and Get
+	thumbSF singleflight.Group
+	// thumbSem bounds thumbnails decoded at once: each holds a decoded image
+	// of a few MB, and a first page asks for dozens.
+	thumbSem chan struct{}
+
+	stats struct {
+		dropped, resyncs, resyncChanges, metaLoads, thumbsMade atomic.Uint64
+	}
 }
 
 // New makes an empty index of s; Run fills and keeps it.
 func New(s store.Store, o Options) *Index {
-	return &Index{s: s, o: o.withDefaults()}
-}
-
-// Run opens the store's change stream, loads the index with a full listing
-// (retried with backoff until it succeeds), then applies changes as they come
-// and relists every Options.Resync until ctx ends; it returns nil then. Ready
-// turns true after the first listing. Call it once.
-func (ix *Index) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	o = o.withDefaults()
+	return &Index{
+		s: s, o: o, log: o.Log,
+		recs:     map[string]*rec{},
+		tree:     btree.NewG(32, newer),
+		pending:  map[string]uint64{},
+		subs:     map[*sub]struct{}{},
+		kick:     make(chan struct{}, 1),
+		fetches:  make(chan fetch, 256),
+		thumbDel: make(chan string, 1024),
+		cache:    newMetaCache(o.MetaCache),
+		metaSem:  make(chan struct{}, 8),
+		thumbSem: make(chan struct{}, 2),
+	}
 }
 
 // Ready reports whether the first full listing is in.
 func (ix *Index) Ready() bool { return ix.ready.Load() }
 
 // Len is the number of complete entries.
-func (ix *Index) Len() int { return 0 }
-
-// Resync relists the store now and applies the difference (Run does it
-// periodically; tests and benchmarks may call it without Run).
-func (ix *Index) Resync(ctx context.Context) error { return errors.New("gallery: not implemented") }
-
-// Page returns up to limit entries (DefaultPage for limit <= 0, at most
-// MaxPage), newest first, older than the cursor before ("" = the newest), with
-// their metadata loaded (Meta stays nil for an entry whose JSON could not be
-// read now). next is the cursor of the following page, "" at the end. A
-// cursor is opaque; it stays valid when its entry is removed.
-func (ix *Index) Page(ctx context.Context, limit int, before string) (page []Entry, next string, err error) {
-	return nil, "", nil
-}
-
-// Get returns the complete entry id with its metadata loaded.
-func (ix *Index) Get(ctx context.Context, id string) (Entry, bool, error) {
-	return Entry{}, false, nil
-}
-
-// Subscribe streams the index's changes from now on (none during the first
-// load). Sending never blocks the index: when the buffer of buf events is
-// full, events are dropped, and the next one delivered is a Lost event so the
-// subscriber re-reads the page. cancel ends the subscription and closes the
-// channel.
-func (ix *Index) Subscribe(buf int) (events <-chan Event, cancel func()) {
-	ch := make(chan Event)
-	close(ch)
-	return ch, func() {}
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.tree.Len()
 }
 
 // Stats are counters for /metrics.
@@ -71,18 +114,129 @@ type Stats struct {
 	Entries       int    // complete entries
 	Dropped       uint64 // events not delivered to slow subscribers
 	Resyncs       uint64 // full listings done
-	ResyncChanges uint64 // differences the listings found (lost notifications)
+	ResyncChanges uint64 // differences the listings found: lost notifications
 	MetaLoads     uint64 // metadata JSON reads
 	ThumbsMade    uint64 // thumbnails generated
 }
 
 // Stats returns the counters.
-func (ix *Index) Stats() Stats { return Stats{} }
+func (ix *Index) Stats() Stats {
+	return Stats{
+		Entries:       ix.Len(),
+		Dropped:       ix.stats.dropped.Load(),
+		Resyncs:       ix.stats.resyncs.Load(),
+		ResyncChanges: ix.stats.resyncChanges.Load(),
+		MetaLoads:     ix.stats.metaLoads.Load(),
+		ThumbsMade:    ix.stats.thumbsMade.Load(),
+	}
+}
 
-// Thumbnail opens the JPEG thumbnail (at most 256 px a side) of image n of
-// entry id, stored under store.ThumbKey(id, n). The first request makes it
-// from the PNG and stores it; concurrent requests for the same thumbnail make
-// it once. An entry or image the index does not hold is ErrNotFound.
-func (ix *Index) Thumbnail(ctx context.Context, id string, n int) (io.ReadCloser, store.Object, error) {
-	return nil, store.Object{}, ErrNotFound
+// The mutations below run with ix.mu held for writing.
+
+func (ix *Index) touch(id string) {
+	if ix.touched != nil {
+		ix.touched[id] = struct{}{}
+	}
+}
+
+func (ix *Index) get(id string) *rec {
+	r := ix.recs[id]
+	if r == nil {
+		r = &rec{id: id}
+		ix.recs[id] = r
+	}
+	return r
+}
+
+// forget drops r from the map once nothing of it is left.
+func (ix *Index) forget(r *rec) {
+	if !r.complete && r.imgs == 0 {
+		delete(ix.recs, r.id)
+	}
+}
+
+// setJSON makes r complete with its JSON modified at mod.
+func (ix *Index) setJSON(r *rec, mod int64) {
+	switch {
+	case !r.complete:
+		r.mod, r.complete = mod, true
+		ix.tree.ReplaceOrInsert(r)
+		ix.publish(Added, r)
+	case r.mod != mod:
+		// The key changes: take it out of the tree before changing it.
+		ix.tree.Delete(r)
+		r.mod = mod
+		ix.tree.ReplaceOrInsert(r)
+		ix.publish(Updated, r)
+	default:
+		ix.publish(Updated, r)
+	}
+}
+
+// dropJSON removes r from the gallery; its thumbnails go too.
+func (ix *Index) dropJSON(r *rec) {
+	if !r.complete {
+		return
+	}
+	ix.tree.Delete(r)
+	r.complete = false
+	ix.publish(Removed, r)
+	ix.cache.remove(r.id)
+	ix.dropThumbs(r.id, r.imgs)
+}
+
+// setImages replaces r's image set, dropping the thumbnails of images gone.
+func (ix *Index) setImages(r *rec, imgs uint64) {
+	if r.imgs == imgs {
+		return
+	}
+	ix.dropThumbs(r.id, r.imgs&^imgs)
+	r.imgs = imgs
+	if r.complete {
+		ix.publish(Updated, r)
+	}
+}
+
+// dropThumbs queues the deletion of the thumbnails of the images in mask.
+// Best effort: a full queue drops it, the next Resync finds the orphan.
+func (ix *Index) dropThumbs(id string, mask uint64) {
+	for n := 1; mask != 0 && n <= maxImage; n++ {
+		if mask&bit(n) != 0 {
+			mask &^= bit(n)
+			select {
+			case ix.thumbDel <- store.ThumbKey(id, n):
+			default:
+			}
+		}
+	}
+}
+
+func bit(n int) uint64 { return 1 << (n - 1) }
+
+// entry is the public view of r (ix.mu held); Meta only if cached.
+func (ix *Index) entry(r *rec) Entry {
+	e := Entry{ID: r.id, Modified: time.Unix(0, r.mod).UTC()}
+	for n := 1; n <= maxImage && r.imgs>>(n-1) != 0; n++ {
+		if r.imgs&bit(n) != 0 {
+			e.Images = append(e.Images, store.ImageKey(r.id, n))
+		}
+	}
+	if m, ok := ix.cache.get(r.id, r.mod); ok {
+		e.Meta = m
+	}
+	return e
+}
+
+// deleteThumbs drains the deletion queue until ctx ends.
+func (ix *Index) deleteThumbs(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case key := <-ix.thumbDel:
+			if err := ix.s.Delete(ctx, key); err != nil && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+				ix.log.Warn("gallery: delete thumbnail", "key", key, "err", err)
+			}
+		}
+	}
 }

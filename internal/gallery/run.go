@@ -1,0 +1,215 @@
+package gallery
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/store"
+)
+
+// fetchWorkers read the JSON of notified puts in parallel.
+const fetchWorkers = 8
+
+// fetch is a notified put of a metadata JSON, to read before it is shown.
+type fetch struct {
+	id    string
+	token uint64
+	mod   time.Time // from the notification: used only if the read fails
+}
+
+// Run opens the store's change stream, loads the index with a full listing
+// (retried with backoff until it succeeds), then applies changes as they come
+// and relists every Options.Resync until ctx ends; it returns nil then. Ready
+// turns true after the first listing. Call it once.
+func (ix *Index) Run(ctx context.Context) error {
+	if !ix.running.CompareAndSwap(false, true) {
+		return errors.New("gallery: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for range fetchWorkers {
+		wg.Go(func() { ix.fetchLoop(ctx) })
+	}
+	wg.Go(func() { ix.deleteThumbs(ctx) })
+	// The stream opens before the first listing so that nothing written
+	// during the listing is missed.
+	opened := make(chan struct{})
+	wg.Go(func() { ix.watch(ctx, opened) })
+	select {
+	case <-opened:
+	case <-ctx.Done():
+		return nil
+	}
+
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
+		err := ix.Resync(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		ix.log.Warn("gallery: first listing failed, retrying", "err", err, "retry_in", wait)
+		if !sleep(ctx, wait) {
+			return nil
+		}
+	}
+	t := time.NewTicker(ix.o.Resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-ix.kick:
+		}
+		if err := ix.Resync(ctx); err != nil && ctx.Err() == nil {
+			ix.log.Warn("gallery: resync failed", "err", err)
+		}
+	}
+}
+
+// watch applies the store's changes until ctx ends, re-opening the stream
+// when it ends early. opened is closed after the first attempt to open it.
+func (ix *Index) watch(ctx context.Context, opened chan struct{}) {
+	wait := 200 * time.Millisecond
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := ix.s.Watch(wctx)
+		if attempt == 0 {
+			close(opened)
+		}
+		if err == nil {
+			if attempt > 0 {
+				// Changes between the streams are lost: relist now.
+				select {
+				case ix.kick <- struct{}{}:
+				default:
+				}
+			}
+			for c := range ch {
+				ix.apply(ctx, c)
+				wait = 200 * time.Millisecond
+			}
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		ix.log.Warn("gallery: change stream ended, reopening", "err", err, "retry_in", wait)
+		if !sleep(ctx, wait) {
+			return
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+// apply applies one notified change. Images and removals apply at once; a
+// put JSON is read first (by a fetch worker), so its entry enters the index
+// with its real time and its metadata at hand.
+func (ix *Index) apply(ctx context.Context, c store.Change) {
+	kind, id, n := store.ParseKey(c.Object.Key)
+	switch {
+	case kind == store.Metadata && c.Op == store.Put:
+		ix.mu.Lock()
+		ix.seq++
+		f := fetch{id: id, token: ix.seq, mod: c.Object.Modified}
+		ix.pending[id] = f.token
+		ix.touch(id)
+		ix.mu.Unlock()
+		// Blocks when the workers are behind: the stream then waits too.
+		select {
+		case ix.fetches <- f:
+		case <-ctx.Done():
+		}
+	case kind == store.Metadata:
+		ix.mu.Lock()
+		delete(ix.pending, id)
+		ix.touch(id)
+		if r := ix.recs[id]; r != nil {
+			ix.dropJSON(r)
+			ix.forget(r)
+		}
+		ix.mu.Unlock()
+	case kind == store.Image && n <= maxImage:
+		ix.mu.Lock()
+		ix.touch(id)
+		r := ix.get(id)
+		if c.Op == store.Put {
+			if r.imgs&bit(n) != 0 {
+				// Overwritten (a redelivered job): its thumbnail is stale.
+				ix.dropThumbs(id, bit(n))
+			}
+			ix.setImages(r, r.imgs|bit(n))
+		} else {
+			ix.setImages(r, r.imgs&^bit(n))
+		}
+		ix.forget(r)
+		ix.mu.Unlock()
+	}
+}
+
+// fetchLoop reads notified JSONs and applies them, unless a later change of
+// the same id came first.
+func (ix *Index) fetchLoop(ctx context.Context) {
+	for {
+		var f fetch
+		select {
+		case <-ctx.Done():
+			return
+		case f = <-ix.fetches:
+		}
+		obj, err := ix.statJSON(ctx, f.id)
+		if errors.Is(err, store.ErrNotFound) || ctx.Err() != nil {
+			// Gone already: its removal is notified too (or the next resync
+			// finds out); nothing to show.
+			ix.mu.Lock()
+			if ix.pending[f.id] == f.token {
+				delete(ix.pending, f.id)
+			}
+			ix.mu.Unlock()
+			continue
+		}
+		mod := obj.Modified
+		if err != nil {
+			// Show it anyway, by the notification's time; the resync fixes
+			// the time.
+			ix.log.Warn("gallery: stat new metadata", "id", f.id, "err", err)
+			mod = f.mod
+			if mod.IsZero() {
+				mod = time.Now()
+			}
+		}
+		if m, err := ix.readMeta(ctx, f.id); err == nil {
+			ix.cache.add(f.id, mod.UnixNano(), m)
+		} else if ctx.Err() == nil {
+			// Read again when a page needs it.
+			ix.log.Warn("gallery: read new metadata", "id", f.id, "err", err)
+		}
+		ix.mu.Lock()
+		if ix.pending[f.id] == f.token {
+			delete(ix.pending, f.id)
+			ix.touch(f.id)
+			ix.setJSON(ix.get(f.id), mod.UnixNano())
+		}
+		ix.mu.Unlock()
+	}
+}
+
+// sleep waits d unless ctx ends first; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -25,6 +25,7 @@ type rec struct {
 	mod      int64  // UnixNano of the metadata JSON; the sort key while complete
 	imgs     uint64 // bit n-1 set: image n exists
 	complete bool   // the JSON exists; exactly then the rec is in the tree
+	gen      uint32 // the last Resync whose listing had it
 }
 
 // newer orders the tree newest first, as store.Newer: by time, then id.
@@ -61,6 +62,7 @@ type Index struct {
 	// since its listing began. The listing is older than those changes, so
 	// Resync leaves these ids alone.
 	touched map[string]struct{}
+	gen     uint32 // of the last Resync
 	subs    map[*sub]struct{}
 
 	resyncMu sync.Mutex // one Resync at a time

@@ -8,22 +8,25 @@ import (
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
-// listed is what one listing says of an id.
+// listChars are the first characters of every key of an entry (ids start
+// with one of them, store.ValidID). Resync lists one of them at a time: a
+// single listing of a bucket of 100k entries is ~300k objects, ~60 MB at
+// once, which alone would break the webui's memory budget.
+const listChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// listed is what a listing says of an id.
 type listed struct {
 	mod  int64
 	imgs uint64
 	json bool
 }
 
-// resyncChunk bounds how long Resync holds the lock at a time, so pages
-// are served while a large listing is applied.
-const resyncChunk = 512
-
 // Resync relists the store now and applies the difference: entries whose
 // notifications were lost appear, vanish or move; thumbnails whose image or
 // entry is gone, or older than their image, are deleted. Run calls it at
-// start and every Options.Resync; tests and benchmarks may call it without
-// Run. The first success makes the index Ready.
+// start, every Options.Resync and after the change stream broke; tests and
+// benchmarks may call it without Run. The first success makes the index
+// Ready.
 func (ix *Index) Resync(ctx context.Context) error {
 	ix.resyncMu.Lock()
 	defer ix.resyncMu.Unlock()
@@ -32,6 +35,8 @@ func (ix *Index) Resync(ctx context.Context) error {
 	// predate those changes.
 	ix.mu.Lock()
 	ix.touched = map[string]struct{}{}
+	ix.gen++
+	gen := ix.gen
 	ix.mu.Unlock()
 	defer func() {
 		ix.mu.Lock()
@@ -39,56 +44,56 @@ func (ix *Index) Resync(ctx context.Context) error {
 		ix.mu.Unlock()
 	}()
 
-	objs, err := ix.s.List(ctx, "")
+	thumbs, err := ix.listThumbs(ctx)
 	if err != nil {
-		return fmt.Errorf("gallery: resync: %w", err)
+		return err
 	}
-	seen, thumbs := scan(objs)
-
-	changes := 0
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
-		ids = append(ids, id)
-	}
-	for len(ids) > 0 {
-		chunk := ids[:min(resyncChunk, len(ids))]
-		ids = ids[len(chunk):]
+	changes, objects := 0, 0
+	var stale []string
+	for _, c := range listChars {
+		objs, err := ix.s.List(ctx, string(c))
+		if err != nil {
+			return fmt.Errorf("gallery: resync: %w", err)
+		}
+		objects += len(objs)
+		seen := scan(objs, thumbs, &stale)
 		ix.mu.Lock()
-		for _, id := range chunk {
+		for id, l := range seen {
 			if ix.fresh(id) {
+				if r := ix.recs[id]; r != nil {
+					r.gen = gen
+				}
 				continue
 			}
-			if ix.reconcile(ix.get(id), seen[id]) {
+			r := ix.get(id)
+			r.gen = gen
+			if ix.reconcile(r, l) {
 				changes++
 			}
 		}
 		ix.mu.Unlock()
 	}
 
-	// What the index holds and the listing does not is gone.
-	var gone []string
-	ix.mu.RLock()
-	for id := range ix.recs {
-		if _, ok := seen[id]; !ok && !ix.fresh(id) {
-			gone = append(gone, id)
-		}
-	}
-	ix.mu.RUnlock()
+	// What the index holds and no listing had is gone; a thumbnail is stale
+	// unless the index holds its image now.
 	ix.mu.Lock()
-	for _, id := range gone {
-		if r := ix.recs[id]; r != nil && !ix.fresh(id) {
+	for id, r := range ix.recs {
+		if r.gen != gen && !ix.fresh(id) {
 			ix.dropJSON(r) // and the thumbnails of its images
 			delete(ix.recs, id)
 			changes++
 		}
 	}
-	// Thumbnails of images or entries gone, or made from an older image.
-	for _, key := range thumbs {
-		if _, id, _ := store.ParseKey(key); !ix.fresh(id) {
-			select {
-			case ix.thumbDel <- key:
-			default:
-			}
+	for img := range thumbs {
+		_, id, n := store.ParseKey(img)
+		if r := ix.recs[id]; !ix.fresh(id) && (r == nil || !r.complete || n > maxImage || r.imgs&bit(n) == 0) {
+			stale = append(stale, store.ThumbKey(id, n))
+		}
+	}
+	for _, key := range stale {
+		select {
+		case ix.thumbDel <- key:
+		default: // best effort: the next resync finds it again
 		}
 	}
 	entries := ix.tree.Len()
@@ -101,10 +106,25 @@ func (ix *Index) Resync(ctx context.Context) error {
 			ix.log.Info("gallery: resync found lost changes", "changes", changes, "entries", entries)
 		}
 	} else {
-		ix.log.Info("gallery: index loaded", "entries", entries, "objects", len(seen),
+		ix.log.Info("gallery: index loaded", "entries", entries, "objects", objects,
 			"took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// listThumbs lists the thumbnails: their times by the key of their image.
+func (ix *Index) listThumbs(ctx context.Context) (map[string]int64, error) {
+	objs, err := ix.s.List(ctx, store.ThumbPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("gallery: resync: %w", err)
+	}
+	thumbs := make(map[string]int64, len(objs))
+	for _, o := range objs {
+		if kind, id, n := store.ParseKey(o.Key); kind == store.Thumb {
+			thumbs[store.ImageKey(id, n)] = o.Modified.UnixNano()
+		}
+	}
+	return thumbs, nil
 }
 
 // fresh reports whether a notification changed id during this resync or a
@@ -117,6 +137,7 @@ func (ix *Index) fresh(id string) bool {
 }
 
 // reconcile makes r what the listing says; it reports whether r changed.
+// ix.mu is held.
 func (ix *Index) reconcile(r *rec, l listed) bool {
 	before := *r
 	ix.setImages(r, l.imgs)
@@ -130,11 +151,10 @@ func (ix *Index) reconcile(r *rec, l listed) bool {
 	return *r != before
 }
 
-// scan groups a listing by id, and returns the keys of the thumbnails to
-// delete: those of an image or entry not listed, or older than their image.
-func scan(objs []store.Object) (map[string]listed, []string) {
+// scan groups part of a listing by id, and adds to stale the thumbnails made
+// from an older version of their image.
+func scan(objs []store.Object, thumbs map[string]int64, stale *[]string) map[string]listed {
 	seen := make(map[string]listed, len(objs)/2)
-	thumbMod := map[string]time.Time{} // by image key
 	for _, o := range objs {
 		switch kind, id, n := store.ParseKey(o.Key); kind {
 		case store.Metadata:
@@ -142,30 +162,16 @@ func scan(objs []store.Object) (map[string]listed, []string) {
 			l.json, l.mod = true, o.Modified.UnixNano()
 			seen[id] = l
 		case store.Image:
-			if n <= maxImage {
-				l := seen[id]
-				l.imgs |= bit(n)
-				seen[id] = l
+			if n > maxImage {
+				continue
 			}
-		case store.Thumb:
-			thumbMod[store.ImageKey(id, n)] = o.Modified
+			l := seen[id]
+			l.imgs |= bit(n)
+			seen[id] = l
+			if t, ok := thumbs[o.Key]; ok && o.Modified.UnixNano() > t {
+				*stale = append(*stale, store.ThumbKey(id, n))
+			}
 		}
 	}
-	var stale []string
-	if len(thumbMod) == 0 {
-		return seen, nil
-	}
-	for _, o := range objs {
-		if t, ok := thumbMod[o.Key]; ok && o.Modified.After(t) {
-			_, id, n := store.ParseKey(o.Key)
-			stale = append(stale, store.ThumbKey(id, n))
-		}
-	}
-	for img := range thumbMod {
-		_, id, n := store.ParseKey(img)
-		if l := seen[id]; !l.json || n > maxImage || l.imgs&bit(n) == 0 {
-			stale = append(stale, store.ThumbKey(id, n))
-		}
-	}
-	return seen, stale
+	return seen
 }

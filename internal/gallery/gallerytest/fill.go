@@ -77,13 +77,17 @@ func PutEntry(ctx context.Context, s store.Store, id string, meta []byte, images
 	return nil
 }
 
-// FillID is the id of the i-th synthetic entry of Fill: 36 characters, as
-// long as the job ids (UUIDs) of a real bucket.
-func FillID(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
+// FillID is the id of the i-th synthetic entry of Fill: shaped like the job
+// ids (UUIDs) of a real bucket, spread over the same first characters.
+func FillID(i int) string {
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(i)*2654435761, i)
+}
 
 // Fill adds n synthetic complete entries, with images images each, quickly
 // and without notifications (fill before starting the index). Entry i is
-// FillID(i), modified at start + i seconds, so FillID(n-1) is the newest. All
+// FillID(i), modified at start + i seconds, so FillID(n-1) is the newest
+// (keep start+n seconds in the past: a thumbnail older than its image is
+// deleted as stale). All
 // entries share one metadata JSON and one small PNG, so the store stays small.
 func Fill(s *Store, n, images int, start time.Time) {
 	meta := Metadata("a synthetic entry for benchmarks, "+strings.Repeat("with a prompt of usual length ", 3), 42, nil)
@@ -92,8 +96,8 @@ func Fill(s *Store, n, images int, start time.Time) {
 		id := FillID(i)
 		mod := start.Add(time.Duration(i) * time.Second)
 		for k := 1; k <= images; k++ {
-			s.putQuiet(store.ImageKey(id, k), img, store.TypePNG, mod)
+			s.PutQuiet(store.ImageKey(id, k), img, store.TypePNG, mod)
 		}
-		s.putQuiet(store.MetadataKey(id), meta, store.TypeJSON, mod)
+		s.PutQuiet(store.MetadataKey(id), meta, store.TypeJSON, mod)
 	}
 }

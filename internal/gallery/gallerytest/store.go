@@ -28,10 +28,10 @@ type Store struct {
 	watchers map[chan store.Change]struct{}
 	now      func() time.Time
 
+	gets map[string]int // Get calls per key
+
 	// Lost counts notifications dropped for slow watchers.
 	Lost atomic.Int64
-	// Gets counts Get calls, per key, to assert that something is read once.
-	gets map[string]int
 }
 
 type object struct {
@@ -69,8 +69,8 @@ func (s *Store) PutAt(key string, data []byte, contentType string, mod time.Time
 	s.notify(store.Change{Op: store.Put, Object: o})
 }
 
-// putQuiet stores without notifying (fills for benchmarks).
-func (s *Store) putQuiet(key string, data []byte, contentType string, mod time.Time) {
+// PutQuiet stores without notifying: a lost notification, or a fast fill.
+func (s *Store) PutQuiet(key string, data []byte, contentType string, mod time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.objs[key] = object{info: store.Object{Key: key, Size: int64(len(data)), ETag: `"fill"`,

@@ -1,0 +1,92 @@
+package gallery_test
+
+import (
+	"bytes"
+	"image/jpeg"
+	"os"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/gallery/gallerytest"
+)
+
+func TestParseMetaOfPureFastSDCPU(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/fastsdcpu-metadata.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := gallery.ParseMeta(b)
+	want := gallery.Meta{Prompt: "Golden Gate", Model: "stabilityai/sd-turbo", LoraBaseModel: "Lykon/dreamshaper-8",
+		Width: 512, Height: 512, Steps: 1, GuidanceScale: 1, Seed: -1, NumberOfImages: 4,
+		ImageSeeds: []int64{14025, 57733, 62326, 57224}}
+	m.Raw, want.Raw = nil, nil
+	if !reflect.DeepEqual(*m, want) {
+		t.Fatalf("got  %+v\nwant %+v", *m, want)
+	}
+	if !bytes.Equal(gallery.ParseMeta(b).Raw, b) {
+		t.Error("Raw is not the JSON as stored")
+	}
+}
+
+func TestParseMetaOfTheWorker(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := gallerytest.Metadata("p", 9, map[string]any{
+		"use_openvino": true, "use_lcm_lora": true,
+		"job_id": "j1", "worker": "w-7", "generator": "fastsdcpu",
+		"started_at": start.Format(time.RFC3339Nano), "finished_at": start.Add(1500 * time.Millisecond).Format(time.RFC3339Nano),
+	})
+	m := gallery.ParseMeta(b)
+	if m.Model != "rupeshs/sd-turbo-openvino" || !m.UseOpenVINO || !m.UseLCMLora {
+		t.Errorf("openvino model: %+v", m)
+	}
+	if m.JobID != "j1" || m.Worker != "w-7" || m.Generator != "fastsdcpu" || !m.StartedAt.Equal(start) ||
+		m.GenerationSeconds != 1.5 {
+		t.Errorf("worker fields: %+v", m)
+	}
+	if m = gallery.ParseMeta(gallerytest.Metadata("p", 9, map[string]any{"generation_seconds": 3.25})); m.GenerationSeconds != 3.25 {
+		t.Errorf("generation_seconds: %v", m.GenerationSeconds)
+	}
+}
+
+func TestParseMetaIsLenient(t *testing.T) {
+	t.Parallel()
+	m := gallery.ParseMeta([]byte(`{"prompt": 5, "image_width": "640", "image_height": 480.0, "seed": "x",
+		"lcm_lora": [], "image_seeds": [1, "2", null], "use_openvino": "true", "started_at": 1767323045, "new": {}}`))
+	if m.Prompt != "" || m.Width != 640 || m.Height != 480 || m.Seed != 0 || m.LoraBaseModel != "" ||
+		!slices.Equal(m.ImageSeeds, []int64{1, 2, 0}) || !m.UseOpenVINO || m.StartedAt.Unix() != 1767323045 {
+		t.Errorf("%+v", m)
+	}
+	for _, bad := range []string{"{", "null", "[]", ""} {
+		if m := gallery.ParseMeta([]byte(bad)); m == nil || m.Raw != nil || m.Prompt != "" {
+			t.Errorf("%q: %+v", bad, m)
+		}
+	}
+}
+
+
+func TestThumbScalesLongestSide(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ w, h, tw, th int }{
+		{512, 512, 256, 256}, {768, 512, 256, 170}, {300, 600, 128, 256}, {100, 50, 100, 50},
+	} {
+		b, err := gallery.Thumb(gallerytest.PNG(tc.w, tc.h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := img.Bounds().Size(); s.X != tc.tw || s.Y != tc.th {
+			t.Errorf("%dx%d: thumbnail %v, want %dx%d", tc.w, tc.h, s, tc.tw, tc.th)
+		}
+	}
+	if _, err := gallery.Thumb([]byte("not a png")); err == nil {
+		t.Error("no error for a broken PNG")
+	}
+}

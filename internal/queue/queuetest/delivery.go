@@ -194,9 +194,20 @@ func testLen(t *testing.T, f *fixture) {
 	c := f.consumer()
 	d := f.next(c, "a")
 	f.waitReady(2)
+	// Stop first: RabbitMQ pushes the next message to a consumer with
+	// prefetch 1 as soon as the previous one is settled, and a message
+	// pushed to a consumer is not ready any more.
+	if err := c.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
 	f.settle("dead", d.Dead(f.ctx(), "bad"))
 	f.waitReady(2)
 	f.waitDead(1)
-	f.settle("requeue", f.next(c, "b").Requeue(f.ctx()))
+	c2 := f.consumer()
+	d = f.next(c2, "b")
+	if err := c2.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	f.settle("requeue", d.Requeue(f.ctx()))
 	f.waitReady(2)
 }

@@ -204,8 +204,8 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.Object, error)
 			return nil
 		}
 		key := s.key(p)
-		if !strings.HasPrefix(key, prefix) {
-			return nil
+		if !strings.HasPrefix(key, prefix) || !validKey(key) {
+			return nil // a name Get would refuse (such as "a..b.png") is not listed either
 		}
 		fi, err := d.Info()
 		if err != nil {

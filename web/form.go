@@ -1,0 +1,107 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/web/components"
+)
+
+// maxBody bounds a submission, form or JSON: a prompt of 1,000 characters and
+// a few numbers fit many times over.
+const maxBody = 16 << 10
+
+// newForm is the empty form: one image, in parallel, as the old page.
+func (s *server) newForm() components.FormVM {
+	return components.FormVM{Count: 1, Parallel: true, MaxCount: s.maxCount(), MaxPrompt: s.maxPrompt()}
+}
+
+// formValues reads the form as typed, for showing it again.
+func (s *server) formValues(v url.Values) components.FormVM {
+	f := s.newForm()
+	f.Prompt = v.Get("prompt")
+	f.Parallel = v.Get("parallel") != ""
+	f.NegativePrompt = v.Get("negative_prompt")
+	f.Seed = strings.TrimSpace(v.Get("seed"))
+	f.Width = strings.TrimSpace(v.Get("width"))
+	f.Height = strings.TrimSpace(v.Get("height"))
+	f.Steps = strings.TrimSpace(v.Get("steps"))
+	if n, err := strconv.Atoi(strings.TrimSpace(v.Get("count"))); err == nil && n >= 1 && n <= f.MaxCount {
+		f.Count = n
+	}
+	return f
+}
+
+// formRequest turns the posted form into a request; fields that are not
+// numbers are reported like any other wrong field.
+func (s *server) formRequest(v url.Values) request {
+	req := request{Parallel: isOn(v.Get("parallel"))}
+	m := &req.Message
+	// A textarea wraps lines with newlines; the prompt is one line.
+	m.Prompt = oneLine.Replace(v.Get("prompt"))
+	m.NegativePrompt = oneLine.Replace(v.Get("negative_prompt"))
+	bad := func(field, reason string) {
+		req.Fields = append(req.Fields, job.FieldError{Field: field, Reason: reason})
+	}
+	num := func(field string, into *int, what string) {
+		raw := strings.TrimSpace(v.Get(field))
+		if raw == "" {
+			return
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			bad(field, fmt.Sprintf("must be a whole number (%s), not %q", what, raw))
+			return
+		}
+		*into = n
+	}
+	num("count", &m.Count, fmt.Sprintf("1 to %d", s.maxCount()))
+	num("width", &m.Width, "a multiple of 8 from 256 to 1024")
+	num("height", &m.Height, "a multiple of 8 from 256 to 1024")
+	num("steps", &m.Steps, "1 to 50")
+	if raw := strings.TrimSpace(v.Get("seed")); raw != "" {
+		if n, err := strconv.ParseInt(raw, 10, 64); err != nil {
+			bad("seed", fmt.Sprintf("must be a whole number, not %q", raw))
+		} else {
+			m.Seed = &n
+		}
+	}
+	return req
+}
+
+var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
+
+func isOn(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// errorMap lists the wrong fields for the form.
+func errorMap(fs []job.FieldError) map[string]string {
+	out := make(map[string]string, len(fs))
+	for _, f := range fs {
+		out[f.Field] = f.Reason
+	}
+	return out
+}
+
+// clientKey is the rate limit's key for the client (see clientIP).
+func clientKey(r *http.Request) string {
+	if ip := middleware.GetClientIP(r.Context()); ip != "" {
+		return httprate.CanonicalizeIP(ip)
+	}
+	key, _ := httprate.KeyByIP(r) //nolint:staticcheck // the fallback when the peer address does not parse
+	return key
+}
+
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }

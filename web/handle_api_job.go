@@ -1,0 +1,46 @@
+package web
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+)
+
+// apiJob is the body of GET /api/jobs/{id}.
+type apiJob struct {
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	Position  int        `json:"position,omitempty"` // about where it is in line (queued, retrying)
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Elapsed   *float64   `json:"elapsed,omitempty"` // seconds: so far (running) or in all (done, failed)
+	Images    []string   `json:"images,omitempty"`  // URLs (done)
+	Reason    string     `json:"reason,omitempty"`  // why it failed (failed, retrying)
+}
+
+// showJob handles GET /api/jobs/{id}.
+func (s *server) showJob(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil {
+		writeError(w, http.StatusNotFound, "no such job", nil)
+		return
+	}
+	j, ok := s.lookupJob(r.Context(), id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such job (this webui forgets finished jobs after an hour)", nil)
+		return
+	}
+	out := apiJob{ID: j.ID, Status: string(j.State), Position: j.Position, Reason: j.Reason}
+	if !j.StartedAt.IsZero() {
+		at := j.StartedAt.UTC()
+		out.StartedAt = &at
+		secs := math.Round(elapsed(j, s.Now()).Seconds()*10) / 10
+		out.Elapsed = &secs
+	}
+	for _, k := range j.Images {
+		out.Images = append(out.Images, imageURL(k))
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,93 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+
+	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/web/components"
+)
+
+// galleryPageSize is the old page's: a grid of 2×12, 3×8 or 4×6.
+const galleryPageSize = 24
+
+// showPage handles GET /: the form (pre-filled by ?prompt=&seed= from a
+// "reuse" link), this browser's jobs and a gallery page (?before= for older).
+func (s *server) showPage(w http.ResponseWriter, r *http.Request) {
+	f := s.newForm()
+	q := r.URL.Query()
+	f.Prompt = q.Get("prompt")
+	if seed := q.Get("seed"); seed != "" {
+		if _, err := strconv.ParseUint(seed, 10, 32); err == nil {
+			f.Seed = seed
+		}
+	}
+	c := components.ComposerVM{Form: f, Jobs: s.jobCards(r.Context(), cookieJobIDs(r))}
+	s.render(w, r, http.StatusOK, components.Page(s.page(r, c)))
+}
+
+// page builds the whole page around the composer c.
+func (s *server) page(r *http.Request, c components.ComposerVM) components.PageVM {
+	return components.PageVM{AssetVersion: s.assetVer, Composer: c, Gallery: s.galleryVM(r)}
+}
+
+// galleryVM is the page of ?before=, or the newest when it is absent or stale.
+func (s *server) galleryVM(r *http.Request) components.GalleryVM {
+	g := components.GalleryVM{Ready: s.Gallery.Ready()}
+	before := r.URL.Query().Get("before")
+	entries, next, err := s.Gallery.Page(r.Context(), galleryPageSize, before)
+	if errors.Is(err, gallery.ErrBadCursor) {
+		before = ""
+		entries, next, err = s.Gallery.Page(r.Context(), galleryPageSize, "")
+	}
+	if err != nil {
+		s.Log.Warn("gallery page", "err", err)
+		return g
+	}
+	now := s.Now()
+	g.Older, g.Next = before != "", next
+	for _, e := range entries {
+		g.Entries = append(g.Entries, entryVM(e, now))
+	}
+	return g
+}
+
+// showGalleryPage handles GET /gallery?before=: the next cards and the next
+// "load more" link, for htmx.
+func (s *server) showGalleryPage(w http.ResponseWriter, r *http.Request) {
+	entries, next, err := s.Gallery.Page(r.Context(), galleryPageSize, r.URL.Query().Get("before"))
+	switch {
+	case errors.Is(err, gallery.ErrBadCursor):
+		http.Error(w, "bad cursor: reload the page", http.StatusBadRequest)
+		return
+	case err != nil:
+		s.Log.Warn("gallery page", "err", err)
+		http.Error(w, "the gallery is unavailable right now", http.StatusServiceUnavailable)
+		return
+	}
+	now := s.Now()
+	vms := make([]components.EntryVM, 0, len(entries))
+	for _, e := range entries {
+		vms = append(vms, entryVM(e, now))
+	}
+	s.render(w, r, http.StatusOK, components.GalleryPage(vms, next))
+}
+
+// showJobList handles GET /jobs: this browser's job cards, for the page to
+// refresh the places in line when the queue moves.
+func (s *server) showJobList(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, components.JobList(s.jobCards(r.Context(), cookieJobIDs(r))))
+}
+
+// render writes an HTML component with status.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache") // it depends on the cookie and changes all the time
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil {
+		s.Log.Warn("render", "err", err)
+	}
+}

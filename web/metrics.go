@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the webui's Prometheus metrics, on a registry of their own so
+// that tests can build many servers.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	submissions *prometheus.CounterVec
+	sseDropped  prometheus.Counter
+}
+
+// Submission outcomes, the label of sdkeda_webui_submissions_total.
+const (
+	outcomeAccepted    = "accepted"
+	outcomeInvalid     = "invalid"
+	outcomeRateLimited = "rate_limited"
+	outcomeTooLarge    = "too_large"
+	outcomeQueueFull   = "queue_full"
+	outcomeUnavailable = "unavailable"
+)
+
+// NewMetrics registers the metrics; the gauges read g and h when scraped
+// (either may be nil).
+func NewMetrics(g Gallery, h *Hub) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdkeda_webui_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sdkeda_webui_http_request_duration_seconds", Help: "HTTP request duration by route pattern (SSE streams excluded).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdkeda_webui_submissions_total", Help: "Job submissions (form and API) by outcome.",
+		}, []string{"outcome"}),
+		sseDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sdkeda_webui_sse_dropped_total", Help: "SSE clients disconnected because they read too slowly.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.submissions, m.sseDropped,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, o := range []string{outcomeAccepted, outcomeInvalid, outcomeRateLimited, outcomeTooLarge, outcomeQueueFull, outcomeUnavailable} {
+		m.submissions.WithLabelValues(o)
+	}
+	if h != nil {
+		m.gauge("sdkeda_webui_sse_clients", "Connected Server-Sent Events clients.", func() float64 { return float64(h.Clients()) })
+	}
+	if g != nil {
+		m.gauge("sdkeda_webui_gallery_entries", "Complete entries in the gallery index.", func() float64 { return float64(g.Len()) })
+	}
+	return m
+}
+
+// watchTracker adds the gauge of tracked jobs (the tracker is built after
+// the metrics, since it reports to them through the hub).
+func (m *Metrics) watchTracker(t *Tracker) {
+	m.gauge("sdkeda_webui_tracked_jobs", "Jobs in the status table.", func() float64 { return float64(t.Len()) })
+}
+
+func (m *Metrics) gauge(name, help string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) request(route, code string, d time.Duration) {
+	m.requests.WithLabelValues(route, code).Inc()
+	if route != "/events" {
+		m.duration.WithLabelValues(route).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) submission(outcome string) { m.submissions.WithLabelValues(outcome).Inc() }

@@ -1,0 +1,117 @@
+// Package web is the webui: the prompt form, this browser's job cards, the
+// live gallery and the JSON API, served by chi with templ components. Run is
+// the whole program; NewServer is its HTTP handler, built from small
+// interfaces so handler tests can hand it fakes.
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/httprate"
+
+	"github.com/sdkeda/sdkeda/internal/config"
+	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/store"
+)
+
+// JobQueue is what submitting needs of the queue: confirmed publishes of
+// jobs and of their queued events, and the length for backpressure.
+type JobQueue interface {
+	queue.Publisher
+	queue.StatusPublisher
+	queue.Lengther
+}
+
+// Pinger is a dependency that readiness checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// ImageStore streams stored images.
+type ImageStore interface {
+	Get(ctx context.Context, key string) (io.ReadCloser, store.Object, error)
+}
+
+// Gallery is the index of complete entries (package gallery).
+type Gallery interface {
+	Ready() bool
+	Len() int
+	Page(ctx context.Context, limit int, before string) ([]gallery.Entry, string, error)
+	Get(ctx context.Context, id string) (gallery.Entry, bool, error)
+	Thumbnail(ctx context.Context, id string, n int) (io.ReadCloser, store.Object, error)
+}
+
+// Deps are what the server is built from.
+type Deps struct {
+	Config  config.WebUI
+	Log     *slog.Logger
+	Queue   JobQueue
+	Images  ImageStore
+	Gallery Gallery
+	Tracker *Tracker // nil: a tracker of its own, without live updates
+	Hub     *Hub     // nil: a hub of its own
+	Metrics *Metrics // nil: metrics of its own
+	Ready   map[string]Pinger
+	Now     func() time.Time
+}
+
+type server struct {
+	Deps
+	limits   job.Limits
+	stop     *nsfwList
+	qlen     *lenCache
+	limiter  *httprate.RateLimiter // nil: no rate limit
+	assetVer string
+}
+
+// NewServer returns the webui's handler: every route of routes.go behind the
+// security headers, metrics and cross-origin protection.
+func NewServer(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Hub == nil {
+		d.Hub = NewHub(0)
+	}
+	if d.Tracker == nil {
+		d.Tracker = NewTracker(TrackerOptions{Now: d.Now}, nil)
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(d.Gallery, d.Hub)
+		d.Metrics.watchTracker(d.Tracker)
+	}
+	s := &server{
+		Deps:     d,
+		limits:   job.Limits{MaxPromptLength: d.Config.MaxPromptLength, MaxCount: d.Config.MaxImages},
+		stop:     newNSFWList(d.Config.NSFWWords),
+		qlen:     newLenCache(d.Queue, time.Second, d.Now),
+		assetVer: assetVersion(),
+	}
+	if n := d.Config.RateLimit; n > 0 {
+		s.limiter = httprate.NewRateLimiter(n, time.Minute)
+	}
+	return s.routes()
+}
+
+func (s *server) maxCount() int {
+	if s.limits.MaxCount > 0 {
+		return s.limits.MaxCount
+	}
+	return job.DefaultLimits.MaxCount
+}
+
+func (s *server) maxPrompt() int {
+	if s.limits.MaxPromptLength > 0 {
+		return s.limits.MaxPromptLength
+	}
+	return job.DefaultLimits.MaxPromptLength
+}

@@ -1,0 +1,10 @@
+// Package static holds the page's assets, embedded in the binary: the
+// stylesheet, htmx (see web/README.md for its pinned version) and app.js.
+package static
+
+import "embed"
+
+// FS holds every asset at its file name.
+//
+//go:embed style.css app.js htmx.min.js
+var FS embed.FS

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+)
+
+// request is one submission, from the form or the API.
+type request struct {
+	Message  job.Message
+	Parallel bool
+	Fields   []job.FieldError // problems found while parsing (a seed that is not a number)
+}
+
+// submitError is a refused submission: its HTTP status, a sentence for
+// people, and for 400 the wrong fields.
+type submitError struct {
+	Status  int
+	Message string
+	Fields  []job.FieldError
+	Jobs    []Job // published before a later publish failed
+}
+
+func (e *submitError) Error() string { return e.Message }
+
+// field returns the reason given for a field, or "".
+func (e *submitError) field(name string) string {
+	for _, f := range e.Fields {
+		if f.Field == name {
+			return f.Reason
+		}
+	}
+	return ""
+}
+
+// publishTimeout bounds one submission's publishes and confirms.
+const publishTimeout = 15 * time.Second
+
+// submit validates req, checks the queue's length and publishes the job (or
+// one job per image when in parallel), each confirmed, then announces each
+// as queued so that every webui replica can show its place in line.
+func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) {
+	m := req.Message
+	fields := append([]job.FieldError(nil), req.Fields...)
+	var verr *job.ValidationError
+	if err := m.Normalize(s.limits); errors.As(err, &verr) {
+		for _, f := range verr.Fields {
+			if !hasField(fields, f.Field) {
+				fields = append(fields, f)
+			}
+		}
+	}
+	if w := s.stop.find(m.Prompt); w != "" && !hasField(fields, "prompt") {
+		fields = append(fields, job.FieldError{Field: "prompt",
+			Reason: fmt.Sprintf("contains %q, a word on the stop list: please don't use this tool for NSFW content", w)})
+	}
+	if len(fields) > 0 {
+		s.Metrics.submission(outcomeInvalid)
+		return nil, &submitError{Status: http.StatusBadRequest, Message: "the job is not valid: see the fields", Fields: fields}
+	}
+
+	// The user must learn the truth about a publish once it started: a
+	// closed tab or a shutdown must not cut it between broker and confirm.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	switch n, err := s.qlen.Len(ctx); {
+	case err != nil:
+		s.Log.Warn("queue length unknown", "err", err)
+		s.Metrics.submission(outcomeUnavailable)
+		return nil, &submitError{Status: http.StatusServiceUnavailable,
+			Message: "the job queue is unreachable right now; please try again in a minute"}
+	case n >= s.Config.MaxQueueLength:
+		s.Metrics.submission(outcomeQueueFull)
+		return nil, &submitError{Status: http.StatusServiceUnavailable,
+			Message: fmt.Sprintf("the queue is full (%d jobs waiting); please try again in a few minutes", n)}
+	}
+
+	msgs := split(m, req.Parallel, s.Now().UTC())
+	published := make([]bool, len(msgs))
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for i := range msgs {
+		wg.Go(func() {
+			err := s.Queue.Publish(ctx, queue.Message{ID: msgs[i].ID, Body: msgs[i].Encode()})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			published[i] = err == nil
+		})
+	}
+	wg.Wait()
+
+	var jobs []Job
+	for i, msg := range msgs {
+		if !published[i] {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, msg.SubmittedAt)
+		e := job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count, At: at}
+		j, _ := s.Tracker.Apply(e)
+		jobs = append(jobs, j)
+		if err := s.Queue.PublishStatus(ctx, e); err != nil {
+			// The job is queued; only other replicas miss its queued state.
+			s.Log.Warn("queued event not published", "job_id", msg.ID, "err", err)
+		}
+		s.Log.Info("job queued", "job_id", msg.ID, "group", msg.Group, "count", msg.Count)
+	}
+	s.qlen.added(len(jobs))
+	if firstErr != nil {
+		s.Log.Error("publish failed", "err", firstErr, "published", len(jobs), "wanted", len(msgs))
+		s.Metrics.submission(outcomeUnavailable)
+		msg := "the job queue did not take the job; please try again in a minute"
+		if len(jobs) > 0 {
+			msg = fmt.Sprintf("only %d of %d jobs were queued (the queue did not confirm the others); please try again for the rest", len(jobs), len(msgs))
+		}
+		return jobs, &submitError{Status: http.StatusServiceUnavailable, Message: msg, Jobs: jobs}
+	}
+	s.Metrics.submission(outcomeAccepted)
+	return jobs, nil
+}
+
+// split makes the messages of one submission: "in parallel" with count N is
+// N messages of count 1 sharing a group id, else one message of count N.
+func split(m job.Message, parallel bool, now time.Time) []job.Message {
+	m.SubmittedAt = now.Format(time.RFC3339Nano)
+	m.ID = ""
+	if !parallel || m.Count == 1 {
+		m.ID = job.NewID()
+		return []job.Message{m}
+	}
+	n := m.Count
+	m.Count, m.Group = 1, job.NewID()
+	out := make([]job.Message, n)
+	for i := range out {
+		out[i] = m
+		out[i].ID = job.NewID()
+	}
+	return out
+}
+
+func hasField(fs []job.FieldError, name string) bool {
+	for _, f := range fs {
+		if f.Field == name {
+			return true
+		}
+	}
+	return false
+}
+
+// allow applies the per-client rate limit; false means refuse with 429.
+func (s *server) allow(w http.ResponseWriter, r *http.Request) bool {
+	if s.limiter == nil {
+		return true
+	}
+	key := clientKey(r)
+	if s.limiter.OnLimit(w, r, key) {
+		s.Metrics.submission(outcomeRateLimited)
+		return false
+	}
+	return true
+}
+
+const rateLimitedMessage = "too many submissions from your address; please wait a minute and try again"

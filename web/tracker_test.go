@@ -1,0 +1,141 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+)
+
+const (
+	id1 = "11111111-1111-4111-8111-111111111111"
+	id2 = "22222222-2222-4222-8222-222222222222"
+	id3 = "33333333-3333-4333-8333-333333333333"
+)
+
+func newTestTracker(now *time.Time, o TrackerOptions) (*Tracker, *[]Job) {
+	var changes []Job
+	o.Now = func() time.Time { return *now }
+	return NewTracker(o, func(j Job) { changes = append(changes, j) }), &changes
+}
+
+func TestTrackerNeverGoesBack(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr, changes := newTestTracker(&now, TrackerOptions{})
+	at := func(s int) time.Time { return now.Add(time.Duration(s) * time.Second) }
+	steps := []struct {
+		e    job.Event
+		want job.State
+	}{
+		{job.Event{ID: id1, State: job.Started, Attempt: 1, At: at(2), Worker: "w1"}, job.Started}, // overtook queued
+		{job.Event{ID: id1, State: job.Queued, Prompt: "dog", At: at(1)}, job.Started},
+		{job.Event{ID: id1, State: job.Retrying, Attempt: 1, Reason: "oom", At: at(3)}, job.Retrying},
+		{job.Event{ID: id1, State: job.Started, Attempt: 1, At: at(2)}, job.Retrying}, // duplicate of the first run
+		{job.Event{ID: id1, State: job.Started, Attempt: 2, At: at(4)}, job.Started},
+		{job.Event{ID: id1, State: job.Done, Attempt: 2, At: at(9), Objects: []string{id1 + "-1.png", id1 + ".json"}}, job.Done},
+		{job.Event{ID: id1, State: job.Started, Attempt: 3, At: at(10)}, job.Done},
+		{job.Event{ID: id1, State: job.Failed, Reason: "late", At: at(11)}, job.Done},
+	}
+	for i, s := range steps {
+		j, _ := tr.Apply(s.e)
+		if j.State != s.want {
+			t.Fatalf("step %d (%s): state %s, want %s", i, s.e.State, j.State, s.want)
+		}
+	}
+	j, _ := tr.Get(id1)
+	if j.Prompt != "dog" || j.Worker != "w1" || len(j.Images) != 1 || j.Images[0] != id1+"-1.png" ||
+		!j.StartedAt.Equal(at(4)) || !j.FinishedAt.Equal(at(9)) {
+		t.Errorf("job %+v", j)
+	}
+	if len(*changes) != 4 {
+		t.Errorf("%d changes reported, want 4 (one per step forward)", len(*changes))
+	}
+}
+
+func TestTrackerPositionsFollowSubmitTime(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr, _ := newTestTracker(&now, TrackerOptions{})
+	for i, id := range []string{id3, id1, id2} { // id3 first in line
+		tr.Apply(job.Event{ID: id, State: job.Queued, At: now.Add(time.Duration(i) * time.Second)})
+	}
+	pos := func(id string) int { j, _ := tr.Get(id); return j.Position }
+	if pos(id3) != 1 || pos(id1) != 2 || pos(id2) != 3 {
+		t.Fatalf("positions %d %d %d", pos(id3), pos(id1), pos(id2))
+	}
+	tr.Apply(job.Event{ID: id3, State: job.Started, Attempt: 1})
+	if pos(id1) != 1 || pos(id2) != 2 || pos(id3) != 0 {
+		t.Errorf("after the first started: %d %d %d", pos(id1), pos(id2), pos(id3))
+	}
+	// A retried job goes to the tail of the line.
+	tr.Apply(job.Event{ID: id3, State: job.Retrying, Attempt: 1, At: now.Add(time.Minute)})
+	if pos(id3) != 3 {
+		t.Errorf("retried job at %d, want 3", pos(id3))
+	}
+}
+
+func TestTrackerForgetsOldFinishedJobsAndStaysBounded(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr, _ := newTestTracker(&now, TrackerOptions{MaxJobs: 100})
+	tr.Apply(job.Event{ID: id1, State: job.Done, At: now})
+	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now})
+	now = now.Add(61 * time.Minute)
+	tr.Prune()
+	if _, ok := tr.Get(id1); ok {
+		t.Error("a job finished an hour ago is still there")
+	}
+	if _, ok := tr.Get(id2); !ok {
+		t.Error("a queued job was forgotten")
+	}
+	for i := range 1000 {
+		tr.Apply(job.Event{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), State: job.Queued})
+	}
+	if n := tr.Len(); n > 100 {
+		t.Errorf("%d jobs kept, limit 100", n)
+	}
+}
+
+func TestJobStatusAPI(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	get := func(id string) (int, apiJob) {
+		w := f.get("/api/jobs/" + id)
+		var j apiJob
+		if w.Code == http.StatusOK {
+			j = decodeJSON[apiJob](t, w.Body)
+		}
+		return w.Code, j
+	}
+	if code, _ := get(id1); code != http.StatusNotFound {
+		t.Fatalf("unknown job: %d", code)
+	}
+	if code, _ := get("../etc"); code != http.StatusNotFound {
+		t.Fatalf("bad id: %d", code)
+	}
+	f.tracker.Apply(job.Event{ID: id2, State: job.Queued, At: f.now.Add(-time.Minute)})
+	f.tracker.Apply(job.Event{ID: id1, State: job.Queued, At: f.now})
+	if _, j := get(id1); j.Status != "queued" || j.Position != 2 || j.StartedAt != nil {
+		t.Errorf("queued: %+v", j)
+	}
+	f.tracker.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, At: f.now.Add(-12 * time.Second)})
+	if _, j := get(id1); j.Status != "running" || j.Position != 0 || j.StartedAt == nil || j.Elapsed == nil || *j.Elapsed != 12 {
+		t.Errorf("running: %+v", j)
+	}
+	f.tracker.Apply(job.Event{ID: id1, State: job.Done, At: f.now, Objects: []string{id1 + "-1.png", id1 + "-2.png", id1 + ".json"}})
+	if _, j := get(id1); j.Status != "done" || len(j.Images) != 2 || j.Images[1] != "/images/"+id1+"-2.png" {
+		t.Errorf("done: %+v", j)
+	}
+	f.tracker.Apply(job.Event{ID: id2, State: job.Failed, Reason: "the generator exited with status 1"})
+	if _, j := get(id2); j.Status != "failed" || j.Reason != "the generator exited with status 1" {
+		t.Errorf("failed: %+v", j)
+	}
+	// A job this replica never heard of, but whose entry is in the gallery.
+	f.gallery.add(entry(id3, "cat", time.Minute, f.now), []byte("png"))
+	if _, j := get(id3); j.Status != "done" || len(j.Images) != 1 {
+		t.Errorf("from the gallery: %+v", j)
+	}
+}

@@ -62,7 +62,7 @@ type Meta struct {
 // Entry is one complete entry: its metadata JSON exists.
 type Entry struct {
 	ID       string
-	Modified time.Time // of the metadata JSON: the sort key, with ID
+	Modified time.Time // of the metadata JSON, in whole seconds: the sort key, then ID
 	Images   []string  // object keys of its images, in image-number order
 	Meta     *Meta     // nil until loaded: Page and Get load it, events may not
 }

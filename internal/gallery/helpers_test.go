@@ -28,11 +28,14 @@ func setup(t *testing.T, n int) *fixture {
 	return run(t, s)
 }
 
-func run(t *testing.T, s store.Store) *fixture {
+// run starts an index on s that resyncs only when the test asks: changes
+// must come by notification.
+func run(t *testing.T, s store.Store) *fixture { t.Helper(); return runWith(t, s, time.Hour) }
+
+func runWith(t *testing.T, s store.Store, resync time.Duration) *fixture {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// Resync only when a test asks: changes must come by notification.
-	ix := gallery.New(s, gallery.Options{Resync: time.Hour, Log: log})
+	ix := gallery.New(s, gallery.Options{Resync: resync, Log: log})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx) }()

@@ -22,7 +22,7 @@ const maxImage = 64
 // its map slot and tree item, so 100k entries fit in ~15 MB.
 type rec struct {
 	id       string
-	mod      int64  // UnixNano of the metadata JSON; the sort key while complete
+	mod      int64  // sortTime of the metadata JSON; the sort key while complete
 	imgs     uint64 // bit n-1 set: image n exists
 	complete bool   // the JSON exists; exactly then the rec is in the tree
 	gen      uint32 // the last Resync whose listing had it

@@ -14,36 +14,25 @@ import (
 // maxMetaSize bounds a metadata JSON read (fastsdcpu's are ~1 KB).
 const maxMetaSize = 1 << 20
 
-// statJSON describes the JSON of id as a listing does. Not Stat: S3 answers
-// a HEAD with a Last-Modified in whole seconds and a listing in milliseconds,
-// and the sort key must be the same whichever way an entry came in.
-func (ix *Index) statJSON(ctx context.Context, id string) (store.Object, error) {
-	key := store.MetadataKey(id)
-	objs, err := ix.s.List(ctx, key)
-	if err != nil {
-		return store.Object{}, fmt.Errorf("gallery: stat %s: %w", key, err)
-	}
-	for _, o := range objs {
-		if o.Key == key {
-			return o, nil
-		}
-	}
-	return store.Object{}, fmt.Errorf("gallery: stat %s: %w", key, store.ErrNotFound)
-}
+// sortTime is the sort key of a JSON modified at t: whole seconds, because
+// S3 gives a HEAD (and so Get) the time in seconds and a listing in
+// milliseconds, and an entry must sort the same whichever way it came in.
+// Entries of the same second sort by id.
+func sortTime(t time.Time) int64 { return t.Truncate(time.Second).UnixNano() }
 
 // readMeta reads and parses the JSON of id.
-func (ix *Index) readMeta(ctx context.Context, id string) (*Meta, error) {
-	rc, _, err := ix.s.Get(ctx, store.MetadataKey(id))
+func (ix *Index) readMeta(ctx context.Context, id string) (*Meta, store.Object, error) {
+	rc, obj, err := ix.s.Get(ctx, store.MetadataKey(id))
 	if err != nil {
-		return nil, err
+		return nil, obj, err
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, maxMetaSize))
 	if err != nil {
-		return nil, fmt.Errorf("gallery: read %s: %w", store.MetadataKey(id), err)
+		return nil, obj, fmt.Errorf("gallery: read %s: %w", store.MetadataKey(id), err)
 	}
 	ix.stats.metaLoads.Add(1)
-	return ParseMeta(b), nil
+	return ParseMeta(b), obj, nil
 }
 
 // loadMeta returns the metadata of id whose JSON the index holds as modified
@@ -58,7 +47,7 @@ func (ix *Index) loadMeta(ctx context.Context, id string, mod int64) (*Meta, err
 		defer cancel()
 		ix.metaSem <- struct{}{}
 		defer func() { <-ix.metaSem }()
-		m, err := ix.readMeta(ctx, id)
+		m, _, err := ix.readMeta(ctx, id)
 		if err != nil {
 			return nil, err
 		}

@@ -68,7 +68,6 @@ func TestParseMetaIsLenient(t *testing.T) {
 	}
 }
 
-
 func TestThumbScalesLongestSide(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ w, h, tw, th int }{

@@ -159,7 +159,7 @@ func scan(objs []store.Object, thumbs map[string]int64, stale *[]string) map[str
 		switch kind, id, n := store.ParseKey(o.Key); kind {
 		case store.Metadata:
 			l := seen[id]
-			l.json, l.mod = true, o.Modified.UnixNano()
+			l.json, l.mod = true, sortTime(o.Modified)
 			seen[id] = l
 		case store.Image:
 			if n > maxImage {

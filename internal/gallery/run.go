@@ -165,7 +165,7 @@ func (ix *Index) fetchLoop(ctx context.Context) {
 			return
 		case f = <-ix.fetches:
 		}
-		obj, err := ix.statJSON(ctx, f.id)
+		m, obj, err := ix.readMeta(ctx, f.id)
 		if errors.Is(err, store.ErrNotFound) || ctx.Err() != nil {
 			// Gone already: its removal is notified too (or the next resync
 			// finds out); nothing to show.
@@ -178,25 +178,22 @@ func (ix *Index) fetchLoop(ctx context.Context) {
 		}
 		mod := obj.Modified
 		if err != nil {
-			// Show it anyway, by the notification's time; the resync fixes
-			// the time.
-			ix.log.Warn("gallery: stat new metadata", "id", f.id, "err", err)
-			mod = f.mod
-			if mod.IsZero() {
+			// Show it anyway, by the notification's time: its metadata is
+			// read again when a page needs it, and the resync fixes the time.
+			ix.log.Warn("gallery: read new metadata", "id", f.id, "err", err)
+			if mod = f.mod; mod.IsZero() {
 				mod = time.Now()
 			}
 		}
-		if m, err := ix.readMeta(ctx, f.id); err == nil {
-			ix.cache.add(f.id, mod.UnixNano(), m)
-		} else if ctx.Err() == nil {
-			// Read again when a page needs it.
-			ix.log.Warn("gallery: read new metadata", "id", f.id, "err", err)
+		key := sortTime(mod)
+		if m != nil {
+			ix.cache.add(f.id, key, m)
 		}
 		ix.mu.Lock()
 		if ix.pending[f.id] == f.token {
 			delete(ix.pending, f.id)
 			ix.touch(f.id)
-			ix.setJSON(ix.get(f.id), mod.UnixNano())
+			ix.setJSON(ix.get(f.id), key)
 		}
 		ix.mu.Unlock()
 	}

@@ -23,6 +23,10 @@ help: ## Show this help: every target and what it does
 run: ## Run the whole product in one process (embedded queue and store) on http://localhost:3000
 	$(GO) run ./cmd/webui
 
+.PHONY: run-services
+run-services: deps ## Run the real parts without a cluster: RabbitMQ + MinIO on loopback, a worker and the webui
+	@bash scripts/run-services.sh
+
 .PHONY: build
 build: ## Build bin/webui and bin/worker
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/webui ./cmd/webui

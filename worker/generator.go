@@ -1,0 +1,117 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/sdkeda/sdkeda/internal/config"
+	"github.com/sdkeda/sdkeda/internal/job"
+)
+
+// Generator turns one validated job into images and fastsdcpu-style metadata
+// in dir. m.ID is the job id the worker resolved; m.Count images are wanted.
+type Generator interface {
+	Name() string // "fastsdcpu" or "placeholder"
+	Generate(ctx context.Context, m job.Message, dir string) (Result, error)
+}
+
+// Result is what one run produced.
+type Result struct {
+	Images   []string       // file paths in dir, image 1 first
+	Metadata map[string]any // fastsdcpu's JSON fields, values as it wrote them
+}
+
+// NewGenerator builds the generator cfg.Generator names.
+func NewGenerator(cfg config.Worker) (Generator, error) {
+	switch cfg.Generator {
+	case "placeholder":
+		return Placeholder{}, nil
+	case "fastsdcpu", "":
+		f := &FastSDCPU{
+			Dir:            cfg.FastSDCPUDir,
+			Python:         cfg.Python,
+			Device:         cfg.Device,
+			SafetyChecker:  cfg.UseSafetyChecker,
+			LCMModelID:     cfg.LCMModelID,
+			CleanLeftovers: true,
+		}
+		if err := f.Check(); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("worker: unknown generator %q (want fastsdcpu or placeholder)", cfg.Generator)
+}
+
+// Product fields the worker adds to the metadata JSON beside fastsdcpu's own
+// keys, which are kept unchanged.
+const (
+	FieldJobID             = "job_id"
+	FieldWorker            = "worker"
+	FieldGenerator         = "generator"
+	FieldStartedAt         = "started_at"
+	FieldFinishedAt        = "finished_at"
+	FieldGenerationSeconds = "generation_seconds"
+	FieldUploadSeconds     = "upload_seconds"
+	FieldAttempt           = "attempt"
+	FieldGroup             = "group"
+	FieldSubmittedAt       = "submitted_at"
+)
+
+// encodeMetadata renders the metadata as fastsdcpu does (indent 4).
+func encodeMetadata(meta map[string]any) ([]byte, error) {
+	b, err := json.MarshalIndent(meta, "", "    ")
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// moveFile renames src to dst, copying when they are on different file
+// systems (the job directory may be on tmpfs, the checkout on an overlay).
+func moveFile(src, dst string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Remove(src)
+}
+
+// imagePath is where image n (from 1) of job id goes in dir.
+func imagePath(dir, id string, n int) string {
+	return filepath.Join(dir, fmt.Sprintf("%s-%d.png", id, n))
+}
+
+type logKey struct{}
+
+// withLogger hands the job's logger (job id attached) to the generator.
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, logKey{}, l)
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(logKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,0 +1,201 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
+	"github.com/sdkeda/sdkeda/internal/store"
+	"github.com/sdkeda/sdkeda/internal/store/s3store"
+	"github.com/sdkeda/sdkeda/internal/testenv"
+)
+
+// itest is one integration test's world: its own queue on the shared
+// RabbitMQ, its own bucket on a MinIO, a fake fastsdcpu checkout, and clients
+// of its own to look at both.
+type itest struct {
+	t        *testing.T
+	rabbit   string
+	opts     queue.Options
+	minio    *testenv.Minio
+	bucket   string
+	checkout string
+	argv     string // the fake CLI's argv log
+	q        *rabbitmq.Queue
+	st       *s3store.Store
+}
+
+func newITest(t *testing.T, m *testenv.Minio, opts queue.Options) *itest {
+	t.Helper()
+	r := testenv.RabbitMQ(t)
+	if m == nil {
+		m = testenv.MinIO(t)
+	}
+	opts.Name = testenv.UniqueName("tasks")
+	it := &itest{t: t, rabbit: r.URL, opts: opts.Defaults(), minio: m, bucket: testenv.UniqueName("images"),
+		checkout: fakeCheckout(t)}
+	it.argv = filepath.Join(t.TempDir(), "argv.jsonl")
+	ctx := ctxT(t, 60*time.Second)
+	var err error
+	// Opening the queue declares the topology, so publishing works before
+	// any worker started.
+	if it.q, err = rabbitmq.Open(ctx, r.URL, it.opts, testLogger(t)); err != nil {
+		t.Fatalf("open queue: %v", err)
+	}
+	t.Cleanup(func() { it.q.Close() })
+	if it.st, err = s3store.Open(ctx, s3store.Config{Endpoint: m.Endpoint, AccessKey: m.AccessKey,
+		SecretKey: m.SecretKey, Bucket: it.bucket}, testLogger(t)); err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return it
+}
+
+// env is the worker's environment; extra NAME=value pairs come last and win.
+func (it *itest) env(extra ...string) []string {
+	env := []string{
+		"AMQP_URL=" + it.rabbit,
+		"QUEUE_NAME=" + it.opts.Name,
+		fmt.Sprintf("DELIVERY_LIMIT=%d", it.opts.DeliveryLimit),
+		fmt.Sprintf("MAX_FAILURES=%d", it.opts.MaxFailures),
+		"MINIO_ENDPOINT=" + it.minio.Endpoint,
+		"MINIO_ACCESS_KEY=" + it.minio.AccessKey,
+		"MINIO_SECRET_KEY=" + it.minio.SecretKey,
+		"MINIO_BUCKET=" + it.bucket,
+		"MINIO_SECURE=false",
+		"GENERATOR=fastsdcpu",
+		"FASTSDCPU_DIR=" + it.checkout,
+		"PYTHON=" + python(it.t),
+		"DEVICE=cpu",
+		"EXIT_AFTER_ONE_TASK=0",
+		"JOB_TIMEOUT=2m",
+		"SHUTDOWN_GRACE=1m",
+		"EMPTY_QUEUE_WAIT=30s",
+		"METRICS_ADDR=off",
+		"LOG_LEVEL=debug",
+		"FAKE_SD_ARGV_LOG=" + it.argv,
+	}
+	return append(env, extra...)
+}
+
+func (it *itest) start(name string, extra ...string) *proc {
+	it.t.Helper()
+	return startProc(it.t, name, it.env(extra...))
+}
+
+// publish sends a job with its id as message-id, as the webui does.
+func (it *itest) publish(m job.Message) {
+	it.t.Helper()
+	if err := it.q.Publish(ctxT(it.t, 15*time.Second), queue.Message{ID: m.ID, Body: m.Encode()}); err != nil {
+		it.t.Fatalf("publish: %v", err)
+	}
+}
+
+// publishPlain sends a body the way the old webui did: a plain AMQP client,
+// no message-id.
+func (it *itest) publishPlain(body string) {
+	it.t.Helper()
+	conn, err := amqp.Dial(it.rabbit)
+	if err != nil {
+		it.t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		it.t.Fatal(err)
+	}
+	if err := ch.PublishWithContext(ctxT(it.t, 10*time.Second), "", it.opts.Name,
+		false, // mandatory
+		false, // immediate
+		amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, Body: []byte(body)}); err != nil {
+		it.t.Fatal(err)
+	}
+}
+
+// objects lists the bucket by key.
+func (it *itest) objects() map[string]store.Object {
+	it.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	objs, err := it.st.List(ctx, "")
+	if err != nil {
+		it.t.Fatalf("list: %v", err)
+	}
+	out := map[string]store.Object{}
+	for _, o := range objs {
+		out[o.Key] = o
+	}
+	return out
+}
+
+// metadata reads the JSON of job id.
+func (it *itest) metadata(id string) map[string]any {
+	it.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, _, err := it.st.Get(ctx, store.MetadataKey(id))
+	if err != nil {
+		it.t.Fatalf("get metadata of %s: %v", id, err)
+	}
+	defer r.Close()
+	b, _ := io.ReadAll(r)
+	var meta map[string]any
+	if err := json.Unmarshal(b, &meta); err != nil {
+		it.t.Fatalf("metadata of %s: %v", id, err)
+	}
+	return meta
+}
+
+// waitEntries waits until n complete entries are stored.
+func (it *itest) waitEntries(n int) []store.Entry {
+	it.t.Helper()
+	var es []store.Entry
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var err error
+		es, err = store.ListEntries(ctx, it.st)
+		cancel()
+		if err == nil && len(es) >= n {
+			return es
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	it.t.Fatalf("want %d complete entries, have %d", n, len(es))
+	return nil
+}
+
+// waitLen polls a queue length until it equals want.
+func (it *itest) waitLen(what string, count func(context.Context) (int, error), want int) {
+	it.t.Helper()
+	var n int
+	var err error
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n, err = count(ctx)
+		cancel()
+		if err == nil && n == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	it.t.Fatalf("%s: want %d, have %d (err %v)", what, want, n, err)
+}
+
+// runs is how many times the fake CLI started.
+func (it *itest) runs() []argvLine { return readArgv(it.t, it.argv) }
+
+func ctxT(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,236 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/store"
+)
+
+// Outcomes of a job, as logged and counted.
+const (
+	OutcomeDone     = "done"     // stored and acked
+	OutcomeRetry    = "retry"    // generator failed; back to the tail of the queue
+	OutcomeDead     = "dead"     // generator failed MaxFailures times; dead-lettered
+	OutcomeInvalid  = "invalid"  // malformed or invalid message; dead-lettered at once
+	OutcomeRequeued = "requeued" // shutdown or store unreachable; given back unchanged
+	OutcomeLost     = "lost"     // the connection died before the settle; the broker requeued it
+)
+
+// failure is why a job did not finish, sorted by what the queue must do.
+type failure struct {
+	requeue bool // not the job's fault (shutdown, store down): Requeue, else Retry
+	reason  string
+}
+
+func (f *failure) Error() string { return f.reason }
+
+// process runs one delivery through the whole job and settles it exactly
+// once. Every path ends in one settle and one log line.
+func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) {
+	start := time.Now()
+	w.m.inFlight.Inc()
+	defer w.m.inFlight.Dec()
+
+	m, perr := job.Parse(d.Body(), w.limits)
+	m.ID = resolveID(m, d)
+	log := w.log.With("job_id", m.ID)
+	attempt := d.Failures() + d.Returns() + 1
+	base := job.Event{ID: m.ID, Group: m.Group, Prompt: m.Prompt, Count: m.Count,
+		Worker: w.cfg.WorkerName, Attempt: attempt}
+
+	// Settles run on their own context: a job stopped by the shutdown grace
+	// must still give its message back.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer scancel()
+
+	if perr != nil {
+		reason := perr.Error()
+		err := d.Dead(sctx, reason)
+		w.finish(log, OutcomeInvalid, start, err, "reason", reason)
+		ev.send(with(base, job.Failed, reason))
+		return
+	}
+
+	log.Info("job started", "prompt_chars", len([]rune(m.Prompt)), "count", m.Count,
+		"attempt", attempt, "failures", d.Failures(), "returns", d.Returns())
+	ev.send(with(base, job.Started, ""))
+
+	jctx, jcancel := w.jobContext(ctx, log)
+	defer jcancel()
+	objects, err := w.safeRun(withLogger(jctx, log), m, attempt, start)
+
+	var f *failure
+	switch {
+	case err == nil:
+		serr := d.Ack(sctx)
+		w.finish(log, OutcomeDone, start, serr, "objects", len(objects))
+		ev.send(job.Event{ID: m.ID, State: job.Done, Group: m.Group, Prompt: m.Prompt, Count: m.Count,
+			Objects: objects, Worker: w.cfg.WorkerName, Attempt: attempt})
+	case errors.As(err, &f) && f.requeue:
+		serr := d.Requeue(sctx)
+		w.finish(log, OutcomeRequeued, start, serr, "reason", f.reason)
+		ev.send(with(base, job.Queued, "back in the queue: "+f.reason))
+	default:
+		dead, serr := d.Retry(sctx, err.Error())
+		outcome, state := OutcomeRetry, job.Retrying
+		if dead {
+			outcome, state = OutcomeDead, job.Failed
+		}
+		w.finish(log, outcome, start, serr, "reason", err.Error(), "failures", d.Failures()+1)
+		if serr == nil {
+			ev.send(with(base, state, err.Error()))
+		}
+	}
+}
+
+func with(e job.Event, s job.State, reason string) job.Event {
+	e.State, e.Reason = s, reason
+	return e
+}
+
+// finish writes the one log line of an outcome and counts it. A settle that
+// failed because the connection died is its own outcome: the broker has the
+// message back already.
+func (w *Worker) finish(log *slog.Logger, outcome string, start time.Time, settleErr error, attrs ...any) {
+	attrs = append(attrs, "outcome", outcome, "seconds", time.Since(start).Seconds())
+	switch {
+	case settleErr == nil:
+		w.m.jobs.WithLabelValues(outcome).Inc()
+		lvl := slog.LevelInfo
+		if outcome != OutcomeDone {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "job "+outcome, attrs...)
+	case errors.Is(settleErr, queue.ErrStale):
+		w.m.jobs.WithLabelValues(OutcomeLost).Inc()
+		log.Warn("job "+outcome+", but the connection was lost before the settle: the broker requeued it; "+
+			"a redelivery overwrites the same objects", append(attrs, "err", settleErr)...)
+	default:
+		w.m.jobs.WithLabelValues(OutcomeLost).Inc()
+		log.Error("job "+outcome+", but the settle failed; the broker requeues it when the connection closes",
+			append(attrs, "err", settleErr)...)
+	}
+}
+
+// safeRun is run with panics turned into generator failures (Retry), so a
+// bug in one job neither kills the worker nor loses the message.
+func (w *Worker) safeRun(ctx context.Context, m job.Message, attempt int, start time.Time) (objects []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			loggerFrom(ctx).Error("panic in job", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			objects, err = nil, fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return w.run(ctx, m, attempt, start)
+}
+
+// run generates into a directory of its own, uploads, and removes the local
+// files; the caller settles.
+func (w *Worker) run(ctx context.Context, m job.Message, attempt int, start time.Time) ([]string, error) {
+	dir, err := os.MkdirTemp("", "sdkeda-job-")
+	if err != nil {
+		return nil, &failure{requeue: true, reason: fmt.Sprintf("job directory: %v", err)}
+	}
+	defer os.RemoveAll(dir)
+
+	gctx, gcancel := context.WithTimeoutCause(ctx, w.cfg.JobTimeout,
+		fmt.Errorf("job timeout of %s (JOB_TIMEOUT)", w.cfg.JobTimeout))
+	res, err := w.d.Generator.Generate(gctx, m, dir)
+	gcancel()
+	genDone := time.Now()
+	if err != nil {
+		if errors.Is(context.Cause(ctx), errGraceOver) {
+			return nil, &failure{requeue: true, reason: "stopped by shutdown during generation"}
+		}
+		return nil, err // the generator's failure: counted by Retry
+	}
+	w.m.generation.Observe(genDone.Sub(start).Seconds())
+	if len(res.Images) != m.Count {
+		return nil, fmt.Errorf("%s made %d images, want %d", w.d.Generator.Name(), len(res.Images), m.Count)
+	}
+
+	// The upload budget is what is left of the job's time, but never less
+	// than uploadFloor, so a slow generation can still store its images.
+	deadline := start.Add(w.cfg.JobTimeout)
+	if min := time.Now().Add(w.uploadFloor); deadline.Before(min) {
+		deadline = min
+	}
+	uctx, ucancel := context.WithDeadline(ctx, deadline)
+	defer ucancel()
+	u := uploader{st: w.d.Store, log: loggerFrom(ctx)}
+	objects := make([]string, 0, len(res.Images)+1)
+	for i, path := range res.Images {
+		key := store.ImageKey(m.ID, i+1)
+		if err := u.putFile(uctx, key, path, store.TypePNG); err != nil {
+			return nil, w.uploadFailure(ctx, err)
+		}
+		objects = append(objects, key)
+	}
+	meta := res.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	w.annotate(meta, m, attempt, start, genDone, time.Since(genDone))
+	body, err := encodeMetadata(meta)
+	if err != nil {
+		return nil, err
+	}
+	// The JSON goes last: an entry is complete once it exists.
+	key := store.MetadataKey(m.ID)
+	if err := u.putBytes(uctx, key, body, store.TypeJSON); err != nil {
+		return nil, w.uploadFailure(ctx, err)
+	}
+	objects = append(objects, key)
+	w.m.upload.Observe(time.Since(genDone).Seconds())
+	_ = os.RemoveAll(dir) // before the ack: nothing of a finished job stays on disk
+	return objects, nil
+}
+
+func (w *Worker) uploadFailure(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errGraceOver) {
+		return &failure{requeue: true, reason: "stopped by shutdown during upload"}
+	}
+	return &failure{requeue: true, reason: "store unreachable: " + err.Error()}
+}
+
+// annotate adds the product's fields beside fastsdcpu's own.
+func (w *Worker) annotate(meta map[string]any, m job.Message, attempt int, start, genDone time.Time, upload time.Duration) {
+	meta[FieldJobID] = m.ID
+	meta[FieldWorker] = w.cfg.WorkerName
+	meta[FieldGenerator] = w.d.Generator.Name()
+	meta[FieldStartedAt] = start.UTC().Format(time.RFC3339Nano)
+	meta[FieldFinishedAt] = genDone.UTC().Format(time.RFC3339Nano)
+	meta[FieldGenerationSeconds] = roundSeconds(genDone.Sub(start))
+	meta[FieldUploadSeconds] = roundSeconds(upload) // the images; the JSON itself is not in it
+	meta[FieldAttempt] = attempt
+	if m.Group != "" {
+		meta[FieldGroup] = m.Group
+	}
+	if m.SubmittedAt != "" {
+		meta[FieldSubmittedAt] = m.SubmittedAt
+	}
+}
+
+func roundSeconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
+}
+
+// resolveID is the job id: the body's id, else the message-id, else a new
+// one. Only ids that are safe as object keys are taken.
+func resolveID(m job.Message, d queue.Delivery) string {
+	switch {
+	case m.ID != "" && store.ValidID(m.ID):
+		return m.ID
+	case d.ID() != "" && store.ValidID(d.ID()):
+		return d.ID()
+	}
+	return job.NewID()
+}

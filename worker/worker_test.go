@@ -1,0 +1,350 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+)
+
+const jobID = "0b6b1bd4-2a4e-4f7e-9e2d-6f3c8a3e5b11"
+
+func TestDoneStoresImagesThenMetadataThenAcks(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var dir string
+	f.gen = genFunc(func(ctx context.Context, m job.Message, d string) (Result, error) {
+		dir = d
+		return Placeholder{}.Generate(ctx, m, d)
+	})
+	d := newDelivery(jobID, `{"prompt":"green dog","count":2,"group":"g1"}`)
+	f.runOne(d)
+
+	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"ack"}) {
+		t.Fatalf("settles: %v", kinds)
+	}
+	want := []string{jobID + "-1.png", jobID + "-2.png", jobID + ".json"}
+	if got := f.store.putOrder(); !slices.Equal(got, want) {
+		t.Errorf("upload order: got %v, want %v", got, want)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(f.store.objects[jobID+".json"], &meta); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]any{"prompt": "green dog", "job_id": jobID, "worker": "test-worker",
+		"generator": "test", "lcm_model_id": "placeholder", "group": "g1", "number_of_images": 2.0} {
+		if meta[k] != v {
+			t.Errorf("metadata %s: got %v, want %v", k, meta[k], v)
+		}
+	}
+	for _, k := range []string{"started_at", "finished_at", "generation_seconds", "upload_seconds"} {
+		if _, ok := meta[k]; !ok {
+			t.Errorf("metadata has no %s", k)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("job directory %s still there (err %v)", dir, err)
+	}
+	if got := f.status.states(); !slices.Equal(got, []job.State{job.Started, job.Done}) {
+		t.Errorf("events: %v", got)
+	}
+	if e := f.status.last(); !slices.Equal(e.Objects, want) || e.ID != jobID || e.Group != "g1" {
+		t.Errorf("done event: %+v", e)
+	}
+}
+
+func TestInvalidMessagesAreDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
+	for name, body := range map[string]string{
+		"not json":     `green dog`,
+		"no prompt":    `{"count":2}`,
+		"count of 50":  `{"prompt":"x","count":50}`,
+		"control char": "{\"prompt\":\"a\\u0007b\"}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			called := false
+			f.gen = genFunc(func(context.Context, job.Message, string) (Result, error) {
+				called = true
+				return Result{}, nil
+			})
+			d := newDelivery(jobID, body)
+			f.runOne(d)
+			kinds, reason := d.settled(t)
+			if !slices.Equal(kinds, []string{"dead"}) || reason == "" {
+				t.Fatalf("settles %v reason %q", kinds, reason)
+			}
+			if called {
+				t.Error("the generator ran for an invalid message")
+			}
+			if e := f.status.last(); e.State != job.Failed || e.Reason != reason || e.ID != jobID {
+				t.Errorf("event: %+v", e)
+			}
+		})
+	}
+}
+
+func TestGeneratorFailureIsRetriedThenDead(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		deadAt int
+		settle string
+		state  job.State
+	}{{0, "retry", job.Retrying}, {1, "retry-dead", job.Failed}} {
+		f := setup(t)
+		f.gen = genFunc(func(context.Context, job.Message, string) (Result, error) {
+			return Result{}, errors.New("fastsdcpu exit status 1: CUDA out of memory")
+		})
+		d := newDelivery(jobID, `{"prompt":"x"}`)
+		d.deadAt = tc.deadAt
+		f.runOne(d)
+		kinds, reason := d.settled(t)
+		if !slices.Equal(kinds, []string{tc.settle}) || !strings.Contains(reason, "CUDA out of memory") {
+			t.Errorf("settles %v reason %q", kinds, reason)
+		}
+		if e := f.status.last(); e.State != tc.state || !strings.Contains(e.Reason, "CUDA") {
+			t.Errorf("event: %+v", e)
+		}
+		if n := len(f.store.putOrder()); n != 0 {
+			t.Errorf("%d objects stored for a failed job", n)
+		}
+	}
+}
+
+func TestPanicInAJobIsRetried(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.gen = genFunc(func(context.Context, job.Message, string) (Result, error) { panic("boom") })
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.runOne(d)
+	kinds, reason := d.settled(t)
+	if !slices.Equal(kinds, []string{"retry"}) || reason != "panic: boom" {
+		t.Fatalf("settles %v reason %q", kinds, reason)
+	}
+}
+
+func TestStoreDownForAWhileStillCompletes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.store.failPuts = 3
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.runOne(d)
+	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"ack"}) {
+		t.Fatalf("settles: %v", kinds)
+	}
+	if got := f.store.putOrder(); len(got) != 2 || got[1] != jobID+".json" {
+		t.Errorf("stored: %v", got)
+	}
+}
+
+func TestStoreDownPastTheBudgetRequeues(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.cfg.JobTimeout = time.Second
+	f.store.failAll = true
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.runOne(d)
+	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"requeue"}) {
+		t.Fatalf("settles: %v", kinds)
+	}
+	if e := f.status.last(); e.State != job.Queued || !strings.Contains(e.Reason, "store unreachable") {
+		t.Errorf("event: %+v", e)
+	}
+}
+
+func TestJobIDComesFromBodyThenMessageIDThenANewOne(t *testing.T) {
+	t.Parallel()
+	other := "6f1d3c3e-0b7a-4e55-9f43-3f8e3b7c9a10"
+	cases := []struct {
+		msgID, body, want string
+	}{
+		{other, `{"prompt":"x","id":"` + jobID + `"}`, jobID},
+		{other, `{"prompt":"x"}`, other},
+		{"", `{"prompt":"x"}`, ""},
+		{"../../etc", `{"prompt":"x"}`, ""},
+	}
+	for _, c := range cases {
+		f := setup(t)
+		d := newDelivery(c.msgID, c.body)
+		f.runOne(d)
+		d.settled(t)
+		got := f.status.last().ID
+		switch {
+		case c.want != "" && got != c.want:
+			t.Errorf("message-id %q body %s: id %q, want %q", c.msgID, c.body, got, c.want)
+		case c.want == "" && (len(got) != 36 || got == c.msgID):
+			t.Errorf("message-id %q: want a new UUID, got %q", c.msgID, got)
+		}
+	}
+}
+
+func TestOneShotTakesOneJobAndStopsConsuming(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.cfg.ExitAfterOneTask = true
+	d1, d2 := newDelivery(jobID, `{"prompt":"one"}`), newDelivery("", `{"prompt":"two"}`)
+	var stoppedDuringJob bool
+	f.gen = genFunc(func(ctx context.Context, m job.Message, dir string) (Result, error) {
+		stoppedDuringJob = f.cons.isStopped()
+		return Placeholder{}.Generate(ctx, m, dir)
+	})
+	f.cons = newConsumer(d1, d2)
+	if err := f.worker().Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if kinds, _ := d1.settled(t); !slices.Equal(kinds, []string{"ack"}) {
+		t.Errorf("first: %v", kinds)
+	}
+	if !stoppedDuringJob {
+		t.Error("the consumer was not stopped before the job ran")
+	}
+	if len(f.cons.ch) != 1 {
+		t.Errorf("the second message was taken")
+	}
+}
+
+func TestOneShotOnAnEmptyQueueReturnsAfterTheWait(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.cfg.ExitAfterOneTask = true
+	f.cfg.EmptyQueueWait = 50 * time.Millisecond
+	if err := f.worker().Run(context.Background()); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestLoopRunsJobsUntilStopped(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ds := []*fakeDelivery{newDelivery("", `{"prompt":"a"}`), newDelivery("", `{"prompt":"b"}`), newDelivery("", `{"prompt":"c"}`)}
+	for _, d := range ds {
+		f.cons.ch <- d
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- f.worker().Run(ctx) }()
+	for _, d := range ds {
+		if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"ack"}) {
+			t.Errorf("settles: %v", kinds)
+		}
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !f.cons.isStopped() {
+		t.Error("consumer not stopped")
+	}
+}
+
+// blockingGen signals when it started and waits for release or ctx.
+func blockingGen(started chan<- struct{}, release <-chan struct{}) Generator {
+	return genFunc(func(ctx context.Context, m job.Message, dir string) (Result, error) {
+		close(started)
+		select {
+		case <-release:
+			return Placeholder{}.Generate(ctx, m, dir)
+		case <-ctx.Done():
+			return Result{}, context.Cause(ctx)
+		}
+	})
+}
+
+func TestStopLetsTheRunningJobFinishWithinTheGrace(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	f.gen = blockingGen(started, release)
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.cons.ch <- d
+	f.cons.ch <- newDelivery("", `{"prompt":"not taken"}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- f.worker().Run(ctx) }()
+	<-started
+	cancel() // SIGTERM
+	waitFor(t, "consumer stopped", f.cons.isStopped)
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"ack"}) {
+		t.Errorf("settles: %v", kinds)
+	}
+	if len(f.cons.ch) != 1 {
+		t.Error("a job was taken after the stop")
+	}
+}
+
+func TestStopPastTheGraceRequeues(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.cfg.ShutdownGrace = 10 * time.Millisecond
+	started := make(chan struct{})
+	f.gen = blockingGen(started, nil)
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.cons.ch <- d
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- f.worker().Run(ctx) }()
+	<-started
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"requeue"}) {
+		t.Errorf("settles: %v", kinds)
+	}
+}
+
+func TestGeneratorTimeoutIsAGeneratorFailure(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.cfg.JobTimeout = 20 * time.Millisecond
+	f.gen = blockingGen(make(chan struct{}), nil)
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.runOne(d)
+	kinds, reason := d.settled(t)
+	if !slices.Equal(kinds, []string{"retry"}) || !strings.Contains(reason, "JOB_TIMEOUT") {
+		t.Errorf("settles %v reason %q", kinds, reason)
+	}
+}
+
+func TestStaleSettleIsLoggedNotRepeated(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	d := &staleDelivery{fakeDelivery: newDelivery(jobID, `{"prompt":"x"}`)}
+	w := f.worker()
+	ev := newEvents(f.status, w.log)
+	w.process(context.Background(), d, ev)
+	ev.close(time.Second)
+	if d.acks != 1 {
+		t.Errorf("acks: %d", d.acks)
+	}
+}
+
+type staleDelivery struct {
+	*fakeDelivery
+	acks int
+}
+
+func (d *staleDelivery) Ack(context.Context) error { d.acks++; return queue.ErrStale }
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,187 @@
+// Package embedded runs the whole product in one process for a newcomer
+// (`make run`, AMQP_URL unset): the in-process queue (memq) in place of
+// RabbitMQ, a directory (fsstore, DATA_DIR/images) in place of MinIO, and one
+// worker in loop mode. The webui and the worker run the same code as in
+// production: only the implementations behind queue.Queue and store.Store
+// differ, and one contract suite checks both pairs.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sdkeda/sdkeda/internal/config"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/queue/memq"
+	"github.com/sdkeda/sdkeda/internal/store"
+	"github.com/sdkeda/sdkeda/internal/store/fsstore"
+	"github.com/sdkeda/sdkeda/worker"
+)
+
+// Parts are the embedded queue, store and worker, for the webui.
+type Parts struct {
+	Queue     queue.Queue // a *memq.Queue
+	Store     store.Store // a *fsstore.Store on DataDir/images
+	Generator string      // "fastsdcpu" or "placeholder": what the worker runs
+	Banner    string      // several lines for a person: what runs, where, how to switch
+	// Wait waits for the worker to stop after Start's ctx ends (the running
+	// job gets SHUTDOWN_GRACE, default 5s here). Close Queue after it.
+	Wait func() error
+}
+
+// Option changes what Start builds.
+type Option func(*options)
+
+type options struct {
+	getenv    func(string) string
+	generator worker.Generator
+	metrics   prometheus.Registerer
+}
+
+// WithGetenv reads the worker's own settings (DEVICE, PYTHON, JOB_TIMEOUT,
+// SHUTDOWN_GRACE, LCM_MODEL_ID, USE_SAFETY_CHECKER, WORKER_NAME) from
+// getenv; without it the worker has their defaults.
+func WithGetenv(getenv func(string) string) Option {
+	return func(o *options) { o.getenv = getenv }
+}
+
+// WithGenerator replaces the generator Start would choose (tests).
+func WithGenerator(g worker.Generator) Option {
+	return func(o *options) { o.generator = g }
+}
+
+// WithMetrics registers the worker's metrics in reg (the webui's /metrics).
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(o *options) { o.metrics = reg }
+}
+
+// defaultGrace is the embedded worker's SHUTDOWN_GRACE: Ctrl-C should not
+// wait minutes, and the in-memory queue forgets the job at exit anyway.
+const defaultGrace = 5 * time.Second
+
+// Start opens the queue and the store and starts the worker, which runs
+// until ctx ends.
+func Start(ctx context.Context, cfg config.WebUI, log *slog.Logger, opts ...Option) (*Parts, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.getenv == nil {
+		o.getenv = func(string) string { return "" }
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	gen, why, err := chooseGenerator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	wcfg, err := workerConfig(cfg, gen, o.getenv)
+	if err != nil {
+		return nil, err
+	}
+	g := o.generator
+	if g == nil {
+		if g, err = worker.NewGenerator(wcfg); err != nil {
+			return nil, fmt.Errorf("embedded: %w", err)
+		}
+	}
+
+	dir := filepath.Join(cfg.DataDir, "images")
+	st, err := fsstore.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: image directory (DATA_DIR=%s): %w", cfg.DataDir, err)
+	}
+	q := memq.New(queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures})
+
+	sup := &supervisor{q: q, log: log.With("component", "worker")}
+	w := worker.New(wcfg, worker.Deps{
+		Consume:   sup.consume,
+		Status:    q,
+		Store:     st,
+		Generator: g,
+		Log:       sup.log,
+		Metrics:   o.metrics,
+	})
+	done := make(chan error, 1)
+	go func() { done <- sup.run(ctx, w.Run) }()
+
+	return &Parts{
+		Queue:     q,
+		Store:     st,
+		Generator: g.Name(),
+		Banner:    banner(cfg, q.Options(), st.Dir(), g.Name(), why),
+		Wait:      func() error { return <-done },
+	}, nil
+}
+
+// chooseGenerator picks fastsdcpu when a working checkout is named, else
+// the placeholder; why says it in words for the banner. Asking for fastsdcpu
+// without a working checkout is an error rather than a silent placeholder.
+func chooseGenerator(cfg config.WebUI) (name, why string, err error) {
+	if cfg.Generator == "placeholder" {
+		return "placeholder", "GENERATOR=placeholder", nil
+	}
+	dir := cfg.FastSDCPUDir
+	if dir == "" {
+		if cfg.Generator == "fastsdcpu" {
+			return "", "", errors.New("embedded: GENERATOR=fastsdcpu needs FASTSDCPU_DIR, the path of a fastsdcpu checkout")
+		}
+		return "placeholder", "no model: set FASTSDCPU_DIR to a fastsdcpu checkout for real images", nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "src", "app.py")); err != nil {
+		if cfg.Generator == "fastsdcpu" {
+			return "", "", fmt.Errorf("embedded: GENERATOR=fastsdcpu but FASTSDCPU_DIR=%s is not a fastsdcpu checkout (no src/app.py)", dir)
+		}
+		return "placeholder", fmt.Sprintf("no model: FASTSDCPU_DIR=%s has no src/app.py", dir), nil
+	}
+	return "fastsdcpu", "in " + dir, nil
+}
+
+// workerConfig is the worker's configuration in the embedded mode: the
+// webui's queue settings, loop mode, no metrics port of its own, and the
+// worker's own variables from getenv. The service variables the worker
+// requires are stand-ins: it is handed the queue and store directly.
+func workerConfig(cfg config.WebUI, generator string, getenv func(string) string) (config.Worker, error) {
+	wcfg, err := config.LoadWorker(func(k string) string {
+		switch k {
+		case "AMQP_URL":
+			return "amqp://embedded/"
+		case "MINIO_ENDPOINT":
+			return "embedded:9000"
+		case "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY":
+			return "embedded"
+		case "GENERATOR":
+			return generator
+		case "FASTSDCPU_DIR":
+			return cfg.FastSDCPUDir
+		case "EXIT_AFTER_ONE_TASK":
+			return "0"
+		case "METRICS_ADDR":
+			return "off"
+		case "SHUTDOWN_GRACE":
+			if v := getenv(k); v != "" {
+				return v
+			}
+			return defaultGrace.String()
+		case "WORKER_NAME":
+			if v := getenv(k); v != "" {
+				return v
+			}
+			return "embedded"
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return config.Worker{}, fmt.Errorf("embedded: worker configuration:\n%w", err)
+	}
+	wcfg.Common = cfg.Common
+	return wcfg, nil
+}

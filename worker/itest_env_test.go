@@ -23,7 +23,7 @@ import (
 // RabbitMQ, its own bucket on a MinIO, a fake fastsdcpu checkout, and clients
 // of its own to look at both.
 type itest struct {
-	t        *testing.T
+	t        testing.TB
 	rabbit   string
 	opts     queue.Options
 	minio    *testenv.Minio
@@ -34,7 +34,7 @@ type itest struct {
 	st       *s3store.Store
 }
 
-func newITest(t *testing.T, m *testenv.Minio, opts queue.Options) *itest {
+func newITest(t testing.TB, m *testenv.Minio, opts queue.Options) *itest {
 	t.Helper()
 	r := testenv.RabbitMQ(t)
 	if m == nil {

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 
 // proc is a worker process started by a test.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	cmd    *exec.Cmd
 	out    *syncBuffer
@@ -44,7 +44,7 @@ type proc struct {
 }
 
 // startProc runs the worker program with env (NAME=value) added.
-func startProc(t *testing.T, name string, env []string, args ...string) *proc {
+func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), childEnv+"=1", "WORKER_NAME="+name)

@@ -338,7 +338,7 @@ type staleDelivery struct {
 
 func (d *staleDelivery) Ack(context.Context) error { d.acks++; return queue.ErrStale }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/store"
@@ -37,12 +38,13 @@ func (ix *Index) readMeta(ctx context.Context, id string) (*Meta, store.Object, 
 
 // loadMeta returns the metadata of id whose JSON the index holds as modified
 // at mod: from the cache, else read once however many ask at the same time.
+// The read is not cut short by ctx (others may wait for it); it has a
+// deadline of its own.
 func (ix *Index) loadMeta(ctx context.Context, id string, mod int64) (*Meta, error) {
 	if m, ok := ix.cache.get(id, mod); ok {
 		return m, nil
 	}
-	ch := ix.metaSF.DoChan(id, func() (any, error) {
-		// Not the first caller's context: its end must not fail the others.
+	v, err, _ := ix.metaSF.Do(id, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		ix.metaSem <- struct{}{}
@@ -56,116 +58,150 @@ func (ix *Index) loadMeta(ctx context.Context, id string, mod int64) (*Meta, err
 		ix.cache.add(id, mod, m)
 		return m, nil
 	})
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*Meta), nil
+	if err != nil {
+		return nil, err
 	}
+	return v.(*Meta), nil
 }
 
 // ParseMeta reads a metadata JSON leniently: each known field is taken when
 // it has a usable type and skipped otherwise, unknown fields are ignored, and
 // a JSON that does not parse gives a zero Meta.
 func ParseMeta(b []byte) *Meta {
-	m := &Meta{}
-	var f fields
-	if err := json.Unmarshal(b, &f); err != nil || f == nil {
-		return m
+	var r struct {
+		Prompt          lstr  `json:"prompt"`
+		NegativePrompt  lstr  `json:"negative_prompt"`
+		LCMModelID      lstr  `json:"lcm_model_id"`
+		OpenVINOModelID lstr  `json:"openvino_lcm_model_id"`
+		UseOpenVINO     lbool `json:"use_openvino"`
+		UseLCMLora      lbool `json:"use_lcm_lora"`
+		LCMLora         lora  `json:"lcm_lora"`
+		Width           lnum  `json:"image_width"`
+		Height          lnum  `json:"image_height"`
+		Steps           lnum  `json:"inference_steps"`
+		GuidanceScale   lnum  `json:"guidance_scale"`
+		Seed            lnum  `json:"seed"`
+		ImageSeeds      lnums `json:"image_seeds"`
+		NumberOfImages  lnum  `json:"number_of_images"`
+		JobID           lstr  `json:"job_id"`
+		Worker          lstr  `json:"worker"`
+		Generator       lstr  `json:"generator"`
+		StartedAt       ltime `json:"started_at"`
+		FinishedAt      ltime `json:"finished_at"`
+		GenSeconds      lnum  `json:"generation_seconds"`
 	}
-	m.Raw = json.RawMessage(bytes.Clone(b))
-	m.Prompt = f.str("prompt")
-	m.NegativePrompt = f.str("negative_prompt")
-	m.UseOpenVINO = f.bool("use_openvino")
-	m.Model = f.str("lcm_model_id")
-	if ov := f.str("openvino_lcm_model_id"); m.UseOpenVINO && ov != "" {
-		m.Model = ov
+	// The field types never fail, so an error here is a syntax error (or
+	// not an object): nothing is known.
+	if err := json.Unmarshal(b, &r); err != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+		return &Meta{}
 	}
-	m.UseLCMLora = f.bool("use_lcm_lora")
-	var lora fields
-	if json.Unmarshal(f["lcm_lora"], &lora) == nil {
-		m.LoraBaseModel = lora.str("base_model_id")
+	m := &Meta{
+		Raw:    json.RawMessage(bytes.Clone(b)),
+		Prompt: string(r.Prompt), NegativePrompt: string(r.NegativePrompt),
+		Model: string(r.LCMModelID), LoraBaseModel: string(r.LCMLora.BaseModelID),
+		UseOpenVINO: bool(r.UseOpenVINO), UseLCMLora: bool(r.UseLCMLora),
+		Width: int(r.Width.int()), Height: int(r.Height.int()), Steps: int(r.Steps.int()),
+		GuidanceScale: r.GuidanceScale.float(), Seed: r.Seed.int(), NumberOfImages: int(r.NumberOfImages.int()),
+		JobID: string(r.JobID), Worker: string(r.Worker), Generator: string(r.Generator),
+		StartedAt: time.Time(r.StartedAt), FinishedAt: time.Time(r.FinishedAt),
+		GenerationSeconds: r.GenSeconds.float(),
 	}
-	m.Width = int(f.int("image_width"))
-	m.Height = int(f.int("image_height"))
-	m.Steps = int(f.int("inference_steps"))
-	m.GuidanceScale = f.num("guidance_scale")
-	m.Seed = f.int("seed")
-	m.NumberOfImages = int(f.int("number_of_images"))
-	var seeds []json.RawMessage
-	if json.Unmarshal(f["image_seeds"], &seeds) == nil {
-		for _, s := range seeds {
-			m.ImageSeeds = append(m.ImageSeeds, fields{"s": s}.int("s"))
-		}
+	if m.UseOpenVINO && r.OpenVINOModelID != "" {
+		m.Model = string(r.OpenVINOModelID)
 	}
-	m.JobID = f.str("job_id")
-	m.Worker = f.str("worker")
-	m.Generator = f.str("generator")
-	m.StartedAt = f.time("started_at")
-	m.FinishedAt = f.time("finished_at")
-	m.GenerationSeconds = f.num("generation_seconds")
+	for _, s := range r.ImageSeeds {
+		m.ImageSeeds = append(m.ImageSeeds, s.int())
+	}
 	if m.GenerationSeconds == 0 && !m.StartedAt.IsZero() && m.FinishedAt.After(m.StartedAt) {
 		m.GenerationSeconds = m.FinishedAt.Sub(m.StartedAt).Seconds()
 	}
 	return m
 }
 
-// fields is a JSON object whose values are decoded one by one on demand.
-type fields map[string]json.RawMessage
+// Lenient JSON field types: a value of another type leaves them zero, and
+// they never return an error, which would stop the whole decoding.
+type (
+	lstr  string
+	lbool bool
+	lnum  string // the number's text, from a number or a string
+	lnums []lnum
+	ltime time.Time // RFC 3339 or Unix seconds
+	lora  struct{ BaseModelID lstr }
+)
 
-func (f fields) str(k string) string {
-	var s string
-	_ = json.Unmarshal(f[k], &s)
-	return s
-}
-
-// num takes a number, or a string holding one.
-func (f fields) num(k string) float64 {
-	v, _ := f.number(k).Float64()
-	return v
-}
-
-// int is num without the rounding of large integers.
-func (f fields) int(k string) int64 {
-	n := f.number(k)
-	if v, err := n.Int64(); err == nil {
-		return v
-	}
-	v, _ := n.Float64()
-	return int64(v)
-}
-
-func (f fields) number(k string) json.Number {
-	var n json.Number
-	if json.Unmarshal(f[k], &n) != nil {
-		var s string
-		if json.Unmarshal(f[k], &s) != nil {
-			return ""
+func (s *lstr) UnmarshalJSON(b []byte) error {
+	if len(b) > 1 && b[0] == '"' {
+		if bytes.IndexByte(b, '\\') < 0 {
+			*s = lstr(b[1 : len(b)-1])
+			return nil
 		}
-		n = json.Number(s)
+		var v string
+		if json.Unmarshal(b, &v) == nil {
+			*s = lstr(v)
+		}
 	}
-	return n
+	return nil
 }
 
-func (f fields) bool(k string) bool {
-	var b bool
-	if json.Unmarshal(f[k], &b) == nil {
-		return b
-	}
-	return f.str(k) == "true"
+func (v *lbool) UnmarshalJSON(b []byte) error {
+	*v = string(b) == "true" || string(b) == `"true"`
+	return nil
 }
 
-// time takes an RFC 3339 string or Unix seconds.
-func (f fields) time(k string) time.Time {
-	if s := f.str(k); s != "" {
-		t, _ := time.Parse(time.RFC3339Nano, s)
-		return t
+func (n *lnum) UnmarshalJSON(b []byte) error {
+	t := string(bytes.Trim(b, `"`))
+	if _, err := strconv.ParseFloat(t, 64); err == nil {
+		*n = lnum(t)
 	}
-	if v := f.num(k); v > 0 {
-		return time.Unix(0, int64(v*1e9)).UTC()
+	return nil
+}
+
+func (n lnum) float() float64 {
+	f, _ := strconv.ParseFloat(string(n), 64)
+	return f
+}
+
+// int is exact for integers beyond float64's 53 bits.
+func (n lnum) int() int64 {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i
 	}
-	return time.Time{}
+	return int64(n.float())
+}
+
+func (ns *lnums) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '[' {
+		var v []lnum
+		_ = json.Unmarshal(b, &v)
+		*ns = v
+	}
+	return nil
+}
+
+func (t *ltime) UnmarshalJSON(b []byte) error {
+	var s lstr
+	_ = s.UnmarshalJSON(b)
+	if s != "" {
+		if v, err := time.Parse(time.RFC3339Nano, string(s)); err == nil {
+			*t = ltime(v)
+		}
+		return nil
+	}
+	var n lnum
+	_ = n.UnmarshalJSON(b)
+	if f := n.float(); f > 0 {
+		*t = ltime(time.Unix(0, int64(f*1e9)).UTC())
+	}
+	return nil
+}
+
+func (l *lora) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var v struct {
+			BaseModelID lstr `json:"base_model_id"`
+		}
+		_ = json.Unmarshal(b, &v)
+		l.BaseModelID = v.BaseModelID
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sdkeda/sdkeda/internal/store"
 )
@@ -75,23 +76,34 @@ func (ix *Index) Get(ctx context.Context, id string) (Entry, bool, error) {
 	return es[0], true, nil
 }
 
-// fillMeta loads the metadata the entries lack, in parallel (loadMeta
-// bounds the reads). An unreadable JSON leaves Meta nil and is logged.
+// fillMeta loads the metadata the entries lack, a few at a time (reads are
+// I/O on a real store). An unreadable JSON leaves Meta nil and is logged.
 func (ix *Index) fillMeta(ctx context.Context, es []Entry) error {
-	var wg sync.WaitGroup
+	var missing []int
 	for i := range es {
-		if es[i].Meta != nil {
-			continue
+		if es[i].Meta == nil {
+			missing = append(missing, i)
 		}
+	}
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range min(len(missing), cap(ix.metaSem)) {
 		wg.Go(func() {
-			m, err := ix.loadMeta(ctx, es[i].ID, es[i].Modified.UnixNano())
-			if err != nil {
-				if ctx.Err() == nil {
-					ix.log.Warn("gallery: read metadata", "id", es[i].ID, "err", err)
+			for ctx.Err() == nil {
+				k := int(next.Add(1)) - 1
+				if k >= len(missing) {
+					return
 				}
-				return
+				e := &es[missing[k]]
+				m, err := ix.loadMeta(ctx, e.ID, e.Modified.UnixNano())
+				if err != nil {
+					if ctx.Err() == nil {
+						ix.log.Warn("gallery: read metadata", "id", e.ID, "err", err)
+					}
+					continue
+				}
+				e.Meta = m
 			}
-			es[i].Meta = m
 		})
 	}
 	wg.Wait()

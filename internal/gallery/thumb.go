@@ -20,10 +20,10 @@ import (
 
 // Thumbnail geometry and limits.
 const (
-	ThumbSize    = 256      // longest side, in pixels
-	thumbQuality = 80       // JPEG
-	maxPNGSize   = 64 << 20 // bytes read from an image
-	maxPixels    = 64 << 20 // decoded size guard (4 bytes each)
+	ThumbSize    = 256         // longest side, in pixels
+	thumbQuality = 80          // JPEG
+	maxPNGSize   = 32 << 20    // bytes read from an image
+	maxPixels    = 4096 * 4096 // decoded at 4 bytes each: 64 MB at most, two at a time
 )
 
 type thumb struct {

@@ -3,6 +3,8 @@ package gallerytest_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +38,44 @@ func TestFill(t *testing.T) {
 	}
 	if len(entries) != 10 || entries[0].ID != gallerytest.FillID(9) || len(entries[0].Images) != 2 {
 		t.Fatalf("%d entries, newest %+v", len(entries), entries[0])
+	}
+}
+
+func TestSyntheticListsAndGets(t *testing.T) {
+	t.Parallel()
+	s := gallerytest.NewSynthetic(50, 2)
+	entries, err := store.ListEntries(t.Context(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 50 || entries[0].ID != gallerytest.FillID(49) || len(entries[0].Images) != 2 {
+		t.Fatalf("%d entries, newest %+v", len(entries), entries[0])
+	}
+	var byChar int
+	for _, c := range "0123456789abcdef" {
+		objs, err := s.List(t.Context(), string(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		byChar += len(objs)
+	}
+	if byChar != 150 {
+		t.Errorf("lists by first character hold %d objects, want 150", byChar)
+	}
+	rc, o, err := s.Get(t.Context(), store.MetadataKey(gallerytest.FillID(7)))
+	if err != nil || o.ContentType != store.TypeJSON || !o.Modified.Equal(s.Start.Add(7*time.Second)) {
+		t.Fatalf("get: %+v %v", o, err)
+	}
+	rc.Close()
+	for _, k := range []string{store.ImageKey(gallerytest.FillID(7), 3), store.MetadataKey(gallerytest.FillID(50)), "x.json"} {
+		if _, _, err := s.Get(t.Context(), k); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	if err := s.Put(t.Context(), "thumbs/x-1.jpg", strings.NewReader("j"), 1, store.TypeJPEG); err != nil {
+		t.Fatal(err)
+	}
+	if objs, _ := s.List(t.Context(), "thumbs/"); len(objs) != 1 {
+		t.Errorf("overlay: %v", objs)
 	}
 }

@@ -99,6 +99,16 @@ func collect(results string, before map[string]bool, m job.Message, dir string) 
 	return res, nil
 }
 
+// removeNew deletes the output files that appeared since the snapshot.
+func removeNew(results string, before map[string]bool) {
+	entries, _ := os.ReadDir(results)
+	for _, e := range entries {
+		if !before[e.Name()] && outputRe.MatchString(e.Name()) {
+			_ = os.Remove(filepath.Join(results, e.Name()))
+		}
+	}
+}
+
 // check reads the group's metadata and tells whether it is this job's
 // complete output.
 func (g *group) check(m job.Message) (map[string]any, error) {

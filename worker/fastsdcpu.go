@@ -110,6 +110,7 @@ func (f *FastSDCPU) Generate(ctx context.Context, m job.Message, dir string) (Re
 	}
 	stdout, stderr := &tail{max: TailBytes}, &tail{max: TailBytes}
 	if err := f.run(ctx, m, stdout, stderr); err != nil {
+		removeNew(results, before) // a failed run's partial output
 		return Result{}, err
 	}
 	res, err := collect(results, before, m, dir)

@@ -207,6 +207,20 @@ func TestFastSDCPUFailureKeepsTheEndOfStderr(t *testing.T) {
 	}
 }
 
+func TestFastSDCPUKilledMidWayLeavesNoPartialOutput(t *testing.T) {
+	t.Parallel()
+	// The images are written, then the CLI is stopped before its JSON.
+	gen, _ := fakeCLI(t, "FAKE_SD_FAIL=partial")
+	gen.Env = append(gen.Env, "FAKE_SD_EXIT=3")
+	_, err := gen.Generate(context.Background(), job.Message{ID: jobID, Prompt: "x", Count: 2}, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("got %v", err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(gen.Dir, "results")); len(left) != 0 {
+		t.Errorf("partial output left in results/: %d files", len(left))
+	}
+}
+
 func TestFastSDCPUExitZeroWithoutOutputIsAFailure(t *testing.T) {
 	t.Parallel()
 	gen, _ := fakeCLI(t, "FAKE_SD_FAIL=partial")

@@ -14,7 +14,7 @@ Switches (environment):
   FAKE_SD_FAIL=always       traceback on stderr, exit 1
   FAKE_SD_FAIL=prompt:TEXT  the same, when the prompt contains TEXT
   FAKE_SD_FAIL=once:PATH    the same, unless PATH exists (then created)
-  FAKE_SD_FAIL=partial      write the images but no JSON, exit 0
+  FAKE_SD_FAIL=partial      write the images but no JSON, exit FAKE_SD_EXIT (0)
   FAKE_SD_ARGV_LOG=PATH     append {"argv","cwd","device","pid"} as one JSON line
   FAKE_SD_CHILD_PIDFILE=PATH  start a long-sleeping child, write its pid there
 """
@@ -144,7 +144,7 @@ def main():
             f.write(png(args.image_width, args.image_height, rgb))
         seeds.append(args.seed + i if args.seed > -1 else int.from_bytes(digest[i:i + 2], "big"))
     if mode == "partial":
-        return
+        sys.exit(int(os.environ.get("FAKE_SD_EXIT", "0")))
 
     metadata = {
         "lcm_model_id": args.lcm_model_id,

@@ -64,7 +64,7 @@ type Entry struct {
 	ID       string
 	Modified time.Time // of the metadata JSON, in whole seconds: the sort key, then ID
 	Images   []string  // object keys of its images, in image-number order
-	Meta     *Meta     // nil until loaded: Page and Get load it, events may not
+	Meta     *Meta     // nil until loaded: Page and Get load it, events may not; shared, read-only
 }
 
 // Thumbs are the thumbnail keys of e's images, in the order of Images; pass
@@ -109,7 +109,9 @@ func (o EventOp) String() string {
 	return "unknown"
 }
 
-// Event is one change of the index, sent to subscribers.
+// Event is one change of the index, sent to subscribers. Entry.Meta is set
+// when the metadata is at hand (a notified JSON is read before its event);
+// it is nil when a resync found the change: call Get for it.
 type Event struct {
 	Op    EventOp
 	Entry Entry

@@ -119,7 +119,14 @@ type Event struct {
 
 // Options tune an Index; zero values take the defaults.
 type Options struct {
-	Resync    time.Duration // full relisting period (RESYNC_INTERVAL); default 5 min
+	// Resync is the longest time between full relistings (RESYNC_INTERVAL);
+	// default 5 min. The index relists more often while a listing is cheap:
+	// every 20 times the last listing's duration, at least MinResync apart,
+	// so relisting takes at most about 5 % of the time. A small bucket is
+	// then relisted every second, which keeps the gallery right within a
+	// second or two even where notifications are lost or late.
+	Resync    time.Duration
+	MinResync time.Duration // default 1s
 	MetaCache int           // parsed metadata kept (LRU); default 2000
 	Log       *slog.Logger  // default: discard
 }
@@ -127,6 +134,12 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Resync <= 0 {
 		o.Resync = 5 * time.Minute
+	}
+	if o.MinResync <= 0 {
+		o.MinResync = time.Second
+	}
+	if o.MinResync > o.Resync {
+		o.MinResync = o.Resync
 	}
 	if o.MetaCache <= 0 {
 		o.MetaCache = 2000

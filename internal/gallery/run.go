@@ -60,19 +60,37 @@ func (ix *Index) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	t := time.NewTicker(ix.o.Resync)
-	defer t.Stop()
+	took := time.Duration(0)
 	for {
+		t := time.NewTimer(resyncEvery(took, ix.o.MinResync, ix.o.Resync))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-t.C:
 		case <-ix.kick:
+			t.Stop()
 		}
+		start := time.Now()
 		if err := ix.Resync(ctx); err != nil && ctx.Err() == nil {
 			ix.log.Warn("gallery: resync failed", "err", err)
 		}
+		took = time.Since(start)
 	}
+}
+
+// resyncEvery is the pause before the next relisting: 20 times the last
+// one's duration (so listing costs about 5 % of the time), within [lo, hi].
+func resyncEvery(took, lo, hi time.Duration) time.Duration {
+	return min(max(20*took, lo), hi)
+}
+
+// Notify applies a change learned outside the store's own notifications,
+// such as the object names in a worker's `done` event: the entry shows at
+// once, whether or not the store's notification ever arrives. Applying a
+// change twice is harmless.
+func (ix *Index) Notify(ctx context.Context, c store.Change) {
+	ix.apply(ctx, c)
 }
 
 // watch applies the store's changes until ctx ends, re-opening the stream

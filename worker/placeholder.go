@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -86,22 +89,32 @@ func placeholderMetadata(m job.Message, w, h int, seed int64, seeds []any) map[s
 		"use_openvino":          false,
 		"prompt":                m.Prompt,
 		"negative_prompt":       m.NegativePrompt,
-		"strength":              0.3,
+		"strength":              pyFloat(0.3),
 		"image_height":          h,
 		"image_width":           w,
 		"inference_steps":       steps,
-		"guidance_scale":        guidance,
+		"guidance_scale":        pyFloat(guidance),
 		"number_of_images":      m.Count,
 		"seed":                  seed,
 		"use_seed":              seed >= 0,
 		"use_safety_checker":    false,
 		"diffusion_task":        "text_to_image",
-		"lora":                  map[string]any{"weight": 0.5, "fuse": true, "enabled": false},
+		"lora":                  map[string]any{"weight": pyFloat(0.5), "fuse": true, "enabled": false},
 		"controlnet":            nil,
 		"rebuild_pipeline":      false,
 		"image_seeds":           seeds,
 		FieldGenerator:          "placeholder",
 	}
+}
+
+// pyFloat writes a float as Python's json does (1.0, not 1), as fastsdcpu's
+// own files have it.
+func pyFloat(f float64) json.Number {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return json.Number(s)
 }
 
 // draw paints a diagonal gradient between two colours of the hash, rings

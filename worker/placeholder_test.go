@@ -72,7 +72,8 @@ func TestPlaceholderSizeAndMetadata(t *testing.T) {
 	if len(res.Images) != 3 {
 		t.Errorf("%d images", len(res.Images))
 	}
-	if res.Metadata["lcm_model_id"] != "placeholder" || res.Metadata["generator"] != "placeholder" {
+	if res.Metadata["lcm_model_id"] != "placeholder" || res.Metadata["generator"] != "placeholder" ||
+		res.Metadata["guidance_scale"] != json.Number("1.0") {
 		t.Errorf("metadata: %v", res.Metadata)
 	}
 	// Every key of fastsdcpu's own metadata is there.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,6 +80,22 @@ func (s *sseStream) next(name string, within time.Duration, ok func(data string)
 	}
 }
 
+// ends waits until the server closes the stream.
+func (s *sseStream) ends(within time.Duration) {
+	s.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case _, open := <-s.ch:
+			if !open {
+				return
+			}
+		case <-deadline:
+			s.t.Fatalf("the stream is still open after %s", within)
+		}
+	}
+}
+
 func jobData(t testing.TB, data string) jobEventData {
 	var d jobEventData
 	if err := json.Unmarshal([]byte(data), &d); err != nil {
@@ -123,13 +138,7 @@ func TestEventsStreamJobAndGalleryChanges(t *testing.T) {
 
 	// Shutdown ends the stream.
 	f.hub.Close()
-	done := make(chan struct{})
-	go func() { _, _ = io.Copy(io.Discard, s.resp.Body); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the stream did not end when the hub closed")
-	}
+	s.ends(10 * time.Second)
 }
 
 func TestHubDropsASlowClientWithoutBlocking(t *testing.T) {

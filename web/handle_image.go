@@ -36,6 +36,17 @@ func (s *server) serveImage(w http.ResponseWriter, r *http.Request) {
 	case store.Thumb:
 		contentType = store.TypeJPEG
 		body, obj, err = s.Gallery.Thumbnail(r.Context(), id, n)
+		if errors.Is(err, store.ErrNotFound) {
+			// A job card may ask before the index has the entry: answer the
+			// image itself this once, uncached, rather than a broken picture.
+			if b, _, perr := s.Images.Get(r.Context(), store.ImageKey(id, n)); perr == nil {
+				defer b.Close()
+				w.Header().Set("Content-Type", store.TypePNG)
+				w.Header().Set("Cache-Control", "no-store")
+				_, _ = io.Copy(w, b)
+				return
+			}
+		}
 	default:
 		http.NotFound(w, r)
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/web/components"
 )
@@ -40,9 +41,9 @@ func JobsToHub(h *Hub, m *Metrics, now func() time.Time) func(Job) {
 	}
 }
 
-// FollowStatus applies the status events of every worker and webui replica
-// to the tracker until ctx ends, subscribing again when the stream breaks.
-func FollowStatus(ctx context.Context, sub queue.StatusSubscriber, t *Tracker, log *slog.Logger) {
+// FollowStatus hands the status events of every worker and webui replica to
+// apply until ctx ends, subscribing again when the stream breaks.
+func FollowStatus(ctx context.Context, sub queue.StatusSubscriber, apply func(job.Event), log *slog.Logger) {
 	wait := time.Second
 	for ctx.Err() == nil {
 		events, err := sub.SubscribeStatus(ctx)
@@ -57,7 +58,7 @@ func FollowStatus(ctx context.Context, sub queue.StatusSubscriber, t *Tracker, l
 		}
 		wait = time.Second
 		for e := range events {
-			t.Apply(e)
+			apply(e)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
@@ -73,58 +74,29 @@ func open(ctx context.Context, cfg config.WebUI, log *slog.Logger, stdout io.Wri
 	return openProduction(ctx, cfg, log)
 }
 
-// serve runs the gallery index, the status follower and the HTTP server
-// until ctx ends, then shuts down: SSE streams first, then the server.
+// serve runs the webui's parts and the HTTP server until ctx ends, then
+// shuts down: SSE streams first, then the server.
 func serve(ctx context.Context, cfg config.WebUI, log *slog.Logger, p *parts) error {
-	idx := gallery.New(p.store, gallery.Options{Resync: cfg.ResyncInterval, Log: log.With("component", "gallery")})
-	hub := NewHub(64)
-	m := NewMetrics(idx, hub)
-	tracker := NewTracker(TrackerOptions{}, JobsToHub(hub, m, time.Now))
-	m.watchTracker(tracker)
-	handler := NewServer(Deps{
-		Config: cfg, Log: log, Queue: p.queue, Images: p.store, Gallery: idx,
-		Tracker: tracker, Hub: hub, Metrics: m,
-		Ready: map[string]Pinger{"queue": p.queue, "store": p.store},
-	})
-
+	a := newApp(cfg, log, p.queue, p.store)
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("webui: listen on LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           a.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		// Requests derive from ctx: SSE streams end when the program stops.
-		BaseContext: func(net.Listener) context.Context { return ctx },
+		BaseContext: baseContext(ctx),
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("webui listening", "addr", ln.Addr().String())
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := idx.Run(gctx); err != nil {
-			return fmt.Errorf("webui: gallery index: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error { FollowStatus(gctx, p.queue, tracker, log); return nil })
-	g.Go(func() error { FollowGallery(gctx, idx, hub, m, log, time.Now); return nil })
-	g.Go(func() error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-t.C:
-				tracker.Prune()
-			}
-		}
-	})
+	g.Go(func() error { return a.run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("webui: serve: %w", err)
@@ -134,7 +106,7 @@ func serve(ctx context.Context, cfg config.WebUI, log *slog.Logger, p *parts) er
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("webui stopping")
-		hub.Close()
+		a.hub.Close()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		return srv.Shutdown(sctx)
@@ -151,4 +123,74 @@ func serve(ctx context.Context, cfg config.WebUI, log *slog.Logger, p *parts) er
 	}
 	log.Info("webui stopped")
 	return nil
+}
+
+// app is the webui over one queue and one store: the handler and the live
+// parts that feed it.
+type app struct {
+	handler http.Handler
+	queue   queue.Queue
+	index   *gallery.Index
+	hub     *Hub
+	tracker *Tracker
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+func newApp(cfg config.WebUI, log *slog.Logger, q queue.Queue, s store.Store) *app {
+	a := &app{queue: q, log: log, hub: NewHub(64)}
+	a.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, Log: log.With("component", "gallery")})
+	a.metrics = NewMetrics(a.index, a.hub)
+	a.tracker = NewTracker(TrackerOptions{}, JobsToHub(a.hub, a.metrics, time.Now))
+	a.metrics.watchTracker(a.tracker)
+	a.handler = NewServer(Deps{
+		Config: cfg, Log: log, Queue: q, Images: s, Gallery: a.index,
+		Tracker: a.tracker, Hub: a.hub, Metrics: a.metrics,
+		Ready: map[string]Pinger{"queue": q, "store": s},
+	})
+	return a
+}
+
+// status applies a job's status event. A done event names the job's objects:
+// the index learns them at once, whether or not the store's notification
+// comes (MinIO's can be late or lost).
+func (a *app) status(ctx context.Context, e job.Event) {
+	if e.State == job.Done {
+		for _, key := range e.Objects {
+			a.index.Notify(ctx, store.Change{Op: store.Put, Object: store.Object{Key: key}})
+		}
+	}
+	a.tracker.Apply(e)
+}
+
+// run keeps the index, follows the status events and the gallery's changes,
+// and prunes the tracker, until ctx ends.
+func (a *app) run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := a.index.Run(ctx); err != nil {
+			return fmt.Errorf("webui: gallery index: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { FollowStatus(ctx, a.queue, func(e job.Event) { a.status(ctx, e) }, a.log); return nil })
+	g.Go(func() error { FollowGallery(ctx, a.index, a.hub, a.metrics, a.log, time.Now); return nil })
+	g.Go(func() error {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				a.tracker.Prune()
+			}
+		}
+	})
+	return g.Wait()
+}
+
+// baseContext makes every request's context derive from ctx.
+func baseContext(ctx context.Context) func(net.Listener) context.Context {
+	return func(net.Listener) context.Context { return ctx }
 }

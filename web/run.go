@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,6 +35,9 @@ const (
 // to RabbitMQ and MinIO (or starts the embedded queue, store and worker when
 // AMQP_URL is unset) and serves HTTP until ctx ends.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	cfg, err := config.LoadWebUI(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "webui: configuration error:")
@@ -40,9 +45,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("webui: configuration: %w", err)
 	}
 	log := cfg.Logger(stderr)
-	log.Info("webui starting", "mode", mode(cfg), "config", cfg.String())
+	log.Info("webui starting", "mode", mode(cfg), "config", strings.Split(strings.TrimSpace(cfg.String()), "\n"))
 
-	parts, err := open(ctx, cfg, log, stdout)
+	parts, err := open(ctx, cfg, log, getenv, stdout)
 	if err != nil {
 		log.Error("webui: start", "err", err)
 		return err
@@ -67,9 +72,9 @@ type parts struct {
 }
 
 // open connects to RabbitMQ and MinIO, or starts the embedded mode.
-func open(ctx context.Context, cfg config.WebUI, log *slog.Logger, stdout io.Writer) (*parts, error) {
+func open(ctx context.Context, cfg config.WebUI, log *slog.Logger, getenv func(string) string, stdout io.Writer) (*parts, error) {
 	if cfg.Embedded() {
-		return openEmbedded(ctx, cfg, log, stdout)
+		return openEmbedded(ctx, cfg, log, getenv, stdout)
 	}
 	return openProduction(ctx, cfg, log)
 }

@@ -2,14 +2,21 @@ package web
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 
 	"github.com/sdkeda/sdkeda/internal/config"
+	"github.com/sdkeda/sdkeda/internal/embedded"
 )
 
-// openEmbedded starts the in-process queue, store and worker.
-func openEmbedded(ctx context.Context, cfg config.WebUI, log *slog.Logger, stdout io.Writer) (*parts, error) {
-	return nil, errors.New("webui: AMQP_URL is unset, which selects the embedded mode, not built yet: set AMQP_URL and MINIO_ENDPOINT")
+// openEmbedded starts the in-process queue, store and worker (AMQP_URL
+// unset): the whole product in one process, for trying it out.
+func openEmbedded(ctx context.Context, cfg config.WebUI, log *slog.Logger, getenv func(string) string, stdout io.Writer) (*parts, error) {
+	p, err := embedded.Start(ctx, cfg, log, embedded.WithGetenv(getenv))
+	if err != nil {
+		return nil, fmt.Errorf("webui: embedded mode: %w", err)
+	}
+	fmt.Fprintln(stdout, p.Banner)
+	return &parts{queue: p.Queue, store: p.Store, wait: p.Wait, close: func() { _ = p.Queue.Close() }}, nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,6 +48,75 @@ func TestRunRefusesABadConfigurationNamingEachVariable(t *testing.T) {
 	}
 }
 
+// The whole program in embedded mode: no RabbitMQ, no MinIO; a job goes
+// through the in-process worker into the gallery.
+func TestRunInEmbeddedMode(t *testing.T) {
+	t.Parallel()
+	port := testenv.FreePort(t)
+	env := map[string]string{"LISTEN_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "DATA_DIR": t.TempDir(), "GENERATOR": "placeholder"}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, nil, func(k string) string { return env[k] }, &stdout, &stderr) }()
+	waitUp(t, base, done, &stderr)
+	if !strings.Contains(stdout.String(), "placeholder") {
+		t.Errorf("the banner should say what runs:\n%s", stdout.String())
+	}
+
+	resp, err := http.Post(base+"/api/jobs", "application/json", strings.NewReader(`{"prompt":"embedded dog"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted struct{ Jobs []apiJobRef }
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || len(accepted.Jobs) != 1 {
+		t.Fatalf("submit: %s", resp.Status)
+	}
+	waitFor(t, "the job is done and in the gallery", func() bool {
+		var j apiJob
+		var page apiImages
+		return getJSON(base+accepted.Jobs[0].StatusURL, &j) == http.StatusOK && j.Status == "done" &&
+			getJSON(base+"/api/images", &page) == http.StatusOK && len(page.Entries) == 1 && page.Entries[0].ID == j.ID
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
+
+// waitUp waits until the program answers /healthz, failing if Run returns.
+func waitUp(t *testing.T, base string, done <-chan error, stderr *syncBuffer) {
+	t.Helper()
+	waitFor(t, "/healthz answers", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned early: %v\n%s", err, stderr.String())
+		default:
+		}
+		return getJSON(base+"/healthz", nil) == http.StatusOK
+	})
+}
+
+func getJSON(url string, into any) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if into != nil && resp.StatusCode == http.StatusOK {
+		_ = json.NewDecoder(resp.Body).Decode(into)
+	}
+	return resp.StatusCode
+}
+
 // The whole program in production mode against the real servers: it comes
 // up (/healthz, then /readyz), serves the page, and stops cleanly, closing
 // its event streams.
@@ -66,22 +136,8 @@ func TestRunInProductionMode(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
 
-	status := func(path string) int {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	waitFor(t, "/healthz answers", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("Run returned early: %v\n%s", err, stderr.String())
-		default:
-		}
-		return status("/healthz") == http.StatusOK
-	})
+	status := func(path string) int { return getJSON(base+path, nil) }
+	waitUp(t, base, done, &stderr)
 	waitFor(t, "/readyz is ready", func() bool { return status("/readyz") == http.StatusOK })
 	if code := status("/"); code != http.StatusOK {
 		t.Errorf("GET / = %d", code)

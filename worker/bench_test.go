@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,41 +17,44 @@ import (
 
 // benchJobs is the number of jobs per benchmark operation: `make bench`
 // runs one operation (-benchtime 1x), which must still be a fair sample.
-const benchJobs = 40
+const benchJobs = 48
 
 // BenchmarkWorkerThroughput compares one worker (real RabbitMQ and MinIO,
 // the fake fastsdcpu at 0 ms) with the same fake CLI run alone in a loop:
 // the ratio is the share of the generator's own throughput that survives the
 // queue, the uploads and the acks. Goal: >= 0.8.
+//
+// The two sides run in interleaved rounds, and the ratio is one of medians
+// (a CLI run against the interval between two jobs done), so that a burst
+// of load from other processes on the machine weighs on both alike.
 func BenchmarkWorkerThroughput(b *testing.B) {
 	it := newITest(b, nil, queue.Options{})
 	gen := &FastSDCPU{Dir: it.checkout, Python: python(b), Device: "cpu", SafetyChecker: true, CleanLeftovers: true}
-	var cliTime, workerTime time.Duration
+	const rounds = 4
+	var cli, wrk []time.Duration
 	for b.Loop() {
-		// Interleaved halves, so a change of load on the machine weighs on
-		// both sides alike.
-		for range 2 {
-			cliTime += runCLIAlone(b, gen, benchJobs/2)
-			workerTime += runWorker(b, it, gen, benchJobs/2)
+		for range rounds {
+			cli = append(cli, runCLIAlone(b, gen, benchJobs/rounds)...)
+			wrk = append(wrk, runWorker(b, it, gen, benchJobs/rounds)...)
 		}
 	}
-	cli := float64(b.N*benchJobs) / cliTime.Seconds()
-	wrk := float64(b.N*benchJobs) / workerTime.Seconds()
-	b.ReportMetric(cli, "cli_jobs/s")
-	b.ReportMetric(wrk, "worker_jobs/s")
-	b.ReportMetric(wrk/cli, "ratio")
-	b.ReportMetric(1000*(workerTime-cliTime).Seconds()/float64(b.N*benchJobs), "overhead_ms/job")
+	mc, mw := median(cli), median(wrk)
+	b.ReportMetric(1/mc.Seconds(), "cli_jobs/s")
+	b.ReportMetric(1/mw.Seconds(), "worker_jobs/s")
+	b.ReportMetric(mc.Seconds()/mw.Seconds(), "ratio")
+	b.ReportMetric(float64((mw-mc).Microseconds())/1000, "overhead_ms/job")
+	b.ReportMetric(mean(cli).Seconds()/mean(wrk).Seconds(), "ratio_of_means")
 }
 
 // BenchmarkWorkerPlaceholder is the worker's own ceiling: jobs per second
 // with the placeholder generator (no process to start).
 func BenchmarkWorkerPlaceholder(b *testing.B) {
 	it := newITest(b, nil, queue.Options{})
-	var total time.Duration
+	var wrk []time.Duration
 	for b.Loop() {
-		total += runWorker(b, it, Placeholder{}, benchJobs)
+		wrk = append(wrk, runWorker(b, it, Placeholder{}, benchJobs)...)
 	}
-	b.ReportMetric(float64(b.N*benchJobs)/total.Seconds(), "worker_jobs/s")
+	b.ReportMetric(1/median(wrk).Seconds(), "worker_jobs/s")
 }
 
 // BenchmarkPlaceholderImage is the cost of one 512x512 placeholder image.
@@ -64,11 +68,13 @@ func BenchmarkPlaceholderImage(b *testing.B) {
 	}
 }
 
-// runCLIAlone runs the CLI n times as the worker would, and clears results/.
-func runCLIAlone(b *testing.B, gen *FastSDCPU, n int) time.Duration {
+// runCLIAlone runs the CLI n times as the worker would, clears results/
+// after each, and returns the time of each run.
+func runCLIAlone(b *testing.B, gen *FastSDCPU, n int) []time.Duration {
 	b.Helper()
-	start := time.Now()
+	var out []time.Duration
 	for i := range n {
+		start := time.Now()
 		cmd := exec.Command(gen.Python, gen.Args(job.Message{Prompt: fmt.Sprintf("alone %d", i), Count: 1})...)
 		cmd.Dir = gen.Dir
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -78,13 +84,15 @@ func runCLIAlone(b *testing.B, gen *FastSDCPU, n int) time.Duration {
 		for _, f := range files {
 			os.Remove(f)
 		}
+		out = append(out, time.Since(start))
 	}
-	return time.Since(start)
+	return out
 }
 
-// runWorker publishes n jobs, then times one worker from its start until it
-// has reported all of them done.
-func runWorker(b *testing.B, it *itest, gen Generator, n int) time.Duration {
+// runWorker publishes n jobs, runs one worker until it has reported all of
+// them done, and returns the intervals between two jobs done (the first job,
+// which includes connecting, is left out).
+func runWorker(b *testing.B, it *itest, gen Generator, n int) []time.Duration {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -101,25 +109,43 @@ func runWorker(b *testing.B, it *itest, gen Generator, n int) time.Duration {
 	cfg := config.Worker{WorkerName: "bench", JobTimeout: time.Minute, ShutdownGrace: time.Minute, EmptyQueueWait: time.Minute}
 	w := New(cfg, Deps{Consume: it.q.Consume, Status: it.q, Store: it.st, Generator: gen, Log: testLogger(b)})
 
-	start := time.Now()
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
 	timeout := time.After(5 * time.Minute)
+	var last time.Time
+	var out []time.Duration
 	for len(want) > 0 {
 		select {
 		case e := <-events:
-			if e.State == job.Done {
+			if e.State == job.Done && want[e.ID] {
 				delete(want, e.ID)
+				if !last.IsZero() {
+					out = append(out, e.At.Sub(last))
+				}
+				last = e.At
 			}
 		case <-timeout:
 			b.Fatalf("%d jobs not done", len(want))
 		}
 	}
-	elapsed := time.Since(start)
 	stop()
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-	return elapsed
+	return out
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
 }

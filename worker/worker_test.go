@@ -221,7 +221,7 @@ func (d *staleDelivery) Ack(context.Context) error { d.acks++; return queue.ErrS
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second) // generous: CI machines are slow and shared
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -41,9 +41,12 @@ func (d *fakeDelivery) Body() []byte  { return d.body }
 func (d *fakeDelivery) Failures() int { return d.failures }
 func (d *fakeDelivery) Returns() int  { return d.returns }
 
-func (d *fakeDelivery) settle(kind, reason string) error {
+func (d *fakeDelivery) settle(ctx context.Context, kind, reason string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if ctx.Err() != nil {
+		kind += " (context done: " + ctx.Err().Error() + ")" // the real queue would fail
+	}
 	d.settles = append(d.settles, kind)
 	if len(d.settles) > 1 {
 		return queue.ErrSettled
@@ -53,18 +56,18 @@ func (d *fakeDelivery) settle(kind, reason string) error {
 	return nil
 }
 
-func (d *fakeDelivery) Ack(context.Context) error     { return d.settle("ack", "") }
-func (d *fakeDelivery) Requeue(context.Context) error { return d.settle("requeue", "") }
-func (d *fakeDelivery) Dead(_ context.Context, reason string) error {
-	return d.settle("dead", reason)
+func (d *fakeDelivery) Ack(ctx context.Context) error     { return d.settle(ctx, "ack", "") }
+func (d *fakeDelivery) Requeue(ctx context.Context) error { return d.settle(ctx, "requeue", "") }
+func (d *fakeDelivery) Dead(ctx context.Context, reason string) error {
+	return d.settle(ctx, "dead", reason)
 }
-func (d *fakeDelivery) Retry(_ context.Context, reason string) (bool, error) {
+func (d *fakeDelivery) Retry(ctx context.Context, reason string) (bool, error) {
 	dead := d.deadAt > 0 && d.failures+1 >= d.deadAt
 	kind := "retry"
 	if dead {
 		kind = "retry-dead"
 	}
-	return dead, d.settle(kind, reason)
+	return dead, d.settle(ctx, kind, reason)
 }
 
 // settled waits for the settle and returns all settles seen.

@@ -46,13 +46,10 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) {
 	base := job.Event{ID: m.ID, Group: m.Group, Prompt: m.Prompt, Count: m.Count,
 		Worker: w.cfg.WorkerName, Attempt: attempt}
 
-	// Settles run on their own context: a job stopped by the shutdown grace
-	// must still give its message back.
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer scancel()
-
 	if perr != nil {
 		reason := perr.Error()
+		sctx, scancel := settleContext(ctx)
+		defer scancel()
 		err := d.Dead(sctx, reason)
 		w.finish(log, OutcomeInvalid, start, err, "reason", reason)
 		ev.send(with(base, job.Failed, reason))
@@ -66,6 +63,8 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) {
 	jctx, jcancel := w.jobContext(ctx, log)
 	defer jcancel()
 	objects, err := w.safeRun(withLogger(jctx, log), m, attempt, start)
+	sctx, scancel := settleContext(ctx)
+	defer scancel()
 
 	var f *failure
 	switch {
@@ -89,6 +88,13 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) {
 			ev.send(with(base, state, err.Error()))
 		}
 	}
+}
+
+// settleContext bounds one settle. It is made when the job is over, not
+// when it starts (a long job must not use up its time), and it outlives ctx:
+// a job stopped by the shutdown grace must still give its message back.
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 }
 
 func with(e job.Event, s job.State, reason string) job.Event {

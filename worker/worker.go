@@ -142,7 +142,7 @@ func (w *Worker) next(ctx context.Context, c queue.Consumer) (queue.Delivery, er
 
 // giveBack requeues a delivery taken after the stop signal.
 func (w *Worker) giveBack(ctx context.Context, d queue.Delivery) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	sctx, cancel := settleContext(ctx)
 	defer cancel()
 	if err := d.Requeue(sctx); err != nil && !errors.Is(err, queue.ErrStale) {
 		w.log.Warn("requeue after stop failed; the broker returns it when the connection closes", "err", err)

@@ -51,6 +51,12 @@ func (q *fakeQueue) Len(ctx context.Context) (int, error) {
 
 func (q *fakeQueue) Ping(ctx context.Context) error { return q.lenErr }
 
+func (q *fakeQueue) statusEvents() []job.Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]job.Event(nil), q.events...)
+}
+
 func (q *fakeQueue) messages() []job.Message {
 	q.mu.Lock()
 	defer q.mu.Unlock()

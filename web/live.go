@@ -35,6 +35,9 @@ type galleryEventData struct {
 // browsers as a "job" event.
 func JobsToHub(h *Hub, m *Metrics, now func() time.Time) func(Job) {
 	return func(j Job) {
+		if h.Clients() == 0 {
+			return // nobody listens: spare the rendering
+		}
 		d := jobEventData{ID: j.ID, Status: string(j.State), Rank: j.Rank(), Position: j.Position,
 			HTML: renderString(components.JobCard(jobVM(j, now())))}
 		send(h, m, "job", d)

@@ -138,6 +138,15 @@ func TestGalleryShowsNewestFirstWithMetadataAndLoadMore(t *testing.T) {
 	}
 }
 
+func TestPromptsOfTheOldSystemLoseTheirQuotes(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.gallery.add(entry("old", `"green dog"`, time.Hour, f.now), []byte("png"))
+	if got := testid(doc(t, f.get("/")), "entry-prompt").Text(); got != "green dog" {
+		t.Errorf("prompt %q", got)
+	}
+}
+
 func TestReuseLinkFillsTheForm(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

@@ -68,6 +68,8 @@ type server struct {
 	qlen     *lenCache
 	limiter  *httprate.RateLimiter // nil: no rate limit
 	assetVer string
+
+	announcing chan struct{} // slots of queued events being published
 }
 
 // NewServer returns the webui's handler: every route of routes.go behind the
@@ -95,6 +97,8 @@ func NewServer(d Deps) http.Handler {
 		stop:     newNSFWList(d.Config.NSFWWords),
 		qlen:     newLenCache(d.Queue, time.Second, d.Now),
 		assetVer: assetVersion(),
+
+		announcing: make(chan struct{}, 256),
 	}
 	if n := d.Config.RateLimit; n > 0 {
 		s.limiter = httprate.NewRateLimiter(n, time.Minute)

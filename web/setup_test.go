@@ -109,7 +109,7 @@ func testid(d *goquery.Document, id string) *goquery.Selection {
 	return d.Find(`[data-testid="` + id + `"]`)
 }
 
-func decodeJSON[T any](t *testing.T, r io.Reader) T {
+func decodeJSON[T any](t testing.TB, r io.Reader) T {
 	t.Helper()
 	var v T
 	if err := json.NewDecoder(r).Decode(&v); err != nil {

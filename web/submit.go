@@ -101,6 +101,7 @@ func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) 
 	wg.Wait()
 
 	var jobs []Job
+	var queued []job.Event
 	for i, msg := range msgs {
 		if !published[i] {
 			continue
@@ -109,12 +110,10 @@ func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) 
 		e := job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count, At: at}
 		j, _ := s.Tracker.Apply(e)
 		jobs = append(jobs, j)
-		if err := s.Queue.PublishStatus(ctx, e); err != nil {
-			// The job is queued; only other replicas miss its queued state.
-			s.Log.Warn("queued event not published", "job_id", msg.ID, "err", err)
-		}
+		queued = append(queued, e)
 		s.Log.Info("job queued", "job_id", msg.ID, "group", msg.Group, "count", msg.Count)
 	}
+	s.announce(queued)
 	s.qlen.added(len(jobs))
 	if firstErr != nil {
 		s.Log.Error("publish failed", "err", firstErr, "published", len(jobs), "wanted", len(msgs))
@@ -127,6 +126,35 @@ func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) 
 	}
 	s.Metrics.submission(outcomeAccepted)
 	return jobs, nil
+}
+
+// announce publishes the queued events so that the other webui replicas can
+// place the jobs in line. The user does not wait for these confirms, only
+// for the jobs' own; with too many already in flight it does, which bounds
+// the goroutines.
+func (s *server) announce(events []job.Event) {
+	if len(events) == 0 {
+		return
+	}
+	publish := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		defer cancel()
+		for _, e := range events {
+			if err := s.Queue.PublishStatus(ctx, e); err != nil {
+				// The job is queued; only other replicas miss its queued state.
+				s.Log.Warn("queued event not published", "job_id", e.ID, "err", err)
+			}
+		}
+	}
+	select {
+	case s.announcing <- struct{}{}:
+		go func() {
+			defer func() { <-s.announcing }()
+			publish()
+		}()
+	default:
+		publish()
+	}
 }
 
 // split makes the messages of one submission: "in parallel" with count N is

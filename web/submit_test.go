@@ -156,8 +156,9 @@ func TestFormPublishesOneJobAndRedirects(t *testing.T) {
 	if f.queue.published[0].ID != m.ID {
 		t.Error("the AMQP message id must be the job id")
 	}
-	if len(f.queue.events) != 1 || f.queue.events[0].State != job.Queued || f.queue.events[0].ID != m.ID {
-		t.Errorf("queued events %+v", f.queue.events)
+	waitFor(t, "the queued event is published", func() bool { return len(f.queue.statusEvents()) == 1 })
+	if e := f.queue.statusEvents()[0]; e.State != job.Queued || e.ID != m.ID || e.Prompt != "green dog" {
+		t.Errorf("queued event %+v", e)
 	}
 
 	// The page after the redirect shows the job's card, from the cookie.

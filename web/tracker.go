@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -72,6 +73,7 @@ type Tracker struct {
 
 	mu   sync.Mutex
 	jobs map[string]*Job
+	line []*Job // the waiting jobs in line order: a place is a binary search
 }
 
 // NewTracker returns an empty tracker; onChange (may be nil) hears every change.
@@ -111,6 +113,8 @@ func (t *Tracker) Apply(e job.Event) (Job, bool) {
 		}
 		j = &Job{ID: e.ID, State: job.Queued, QueuedAt: at}
 		t.jobs[e.ID] = j
+	} else {
+		t.leaveLine(j) // its place may change below
 	}
 	j.updated = now
 	if j.Prompt == "" {
@@ -131,7 +135,7 @@ func (t *Tracker) Apply(e job.Event) (Job, bool) {
 	}
 	out := *j
 	if out.waiting() {
-		out.Position = t.positionLocked(j)
+		out.Position = t.joinLine(j)
 	}
 	t.mu.Unlock()
 	if changed && t.onChange != nil {
@@ -178,16 +182,34 @@ func (t *Tracker) Get(id string) (Job, bool) {
 	return out, true
 }
 
-// positionLocked is 1 + the number of waiting jobs that entered the line
-// before j. It is "about": only jobs this webui heard of are counted.
-func (t *Tracker) positionLocked(j *Job) int {
-	n := 1
-	for _, o := range t.jobs {
-		if o != j && o.waiting() && (o.QueuedAt.Before(j.QueuedAt) || o.QueuedAt.Equal(j.QueuedAt) && o.ID < j.ID) {
-			n++
-		}
+// The line holds the waiting jobs ordered by when they entered it. A place
+// is "about": only jobs this webui heard of are counted.
+func inFront(a, b *Job) bool {
+	return a.QueuedAt.Before(b.QueuedAt) || a.QueuedAt.Equal(b.QueuedAt) && a.ID < b.ID
+}
+
+// place is where j is, or would be, in the line.
+func (t *Tracker) place(j *Job) int {
+	return sort.Search(len(t.line), func(i int) bool { return !inFront(t.line[i], j) })
+}
+
+func (t *Tracker) positionLocked(j *Job) int { return t.place(j) + 1 }
+
+// joinLine puts a waiting j in the line and returns its position (from 1).
+func (t *Tracker) joinLine(j *Job) int {
+	i := t.place(j)
+	if i < len(t.line) && t.line[i] == j {
+		return i + 1
 	}
-	return n
+	t.line = slices.Insert(t.line, i, j)
+	return i + 1
+}
+
+// leaveLine takes j out of the line, if it is there.
+func (t *Tracker) leaveLine(j *Job) {
+	if i := t.place(j); i < len(t.line) && t.line[i] == j {
+		t.line = slices.Delete(t.line, i, i+1)
+	}
 }
 
 // Len is the number of jobs tracked.
@@ -208,6 +230,9 @@ func (t *Tracker) Prune() {
 // pruneLocked drops expired jobs; when full, also the least recently updated
 // ones (finished first) until a tenth of the room is free.
 func (t *Tracker) pruneLocked(now time.Time, full bool) {
+	defer func() {
+		t.line = slices.DeleteFunc(t.line, func(j *Job) bool { return t.jobs[j.ID] != j })
+	}()
 	for id, j := range t.jobs {
 		if j.Terminal() && now.Sub(j.FinishedAt) > t.opts.Finished || now.Sub(j.updated) > t.opts.Stale {
 			delete(t.jobs, id)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"testing"
 	"time"
@@ -137,5 +138,60 @@ func TestJobStatusAPI(t *testing.T) {
 	f.gallery.add(entry(id3, "cat", time.Minute, f.now), []byte("png"))
 	if _, j := get(id3); j.Status != "done" || len(j.Images) != 1 {
 		t.Errorf("from the gallery: %+v", j)
+	}
+}
+
+// The line kept sorted gives the same places as counting, whatever the
+// order of events.
+func TestTrackerLineMatchesCounting(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr, _ := newTestTracker(&now, TrackerOptions{MaxJobs: 50})
+	rng := rand.New(rand.NewPCG(1, 2))
+	states := []job.State{job.Queued, job.Queued, job.Started, job.Retrying, job.Done, job.Failed}
+	ids := make([]string, 80)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+	for step := range 5000 {
+		now = now.Add(time.Duration(rng.IntN(3)) * time.Second)
+		e := job.Event{ID: ids[rng.IntN(len(ids))], State: states[rng.IntN(len(states))],
+			Attempt: 1 + rng.IntN(3), At: now.Add(-time.Duration(rng.IntN(5)) * time.Second)}
+		tr.Apply(e)
+		if step%50 == 0 {
+			tr.Prune()
+		}
+		tr.mu.Lock()
+		for _, j := range tr.jobs {
+			want := 0
+			if j.waiting() {
+				want = 1
+				for _, o := range tr.jobs {
+					if o != j && o.waiting() && inFront(o, j) {
+						want++
+					}
+				}
+			}
+			got := 0
+			if j.waiting() {
+				got = tr.positionLocked(j)
+				if tr.line[got-1] != j {
+					t.Fatalf("step %d: %s not at its place", step, j.ID)
+				}
+			}
+			if got != want {
+				t.Fatalf("step %d: %s at %d, counting says %d", step, j.ID, got, want)
+			}
+		}
+		waiting := 0
+		for _, j := range tr.jobs {
+			if j.waiting() {
+				waiting++
+			}
+		}
+		if waiting != len(tr.line) {
+			t.Fatalf("step %d: %d waiting, %d in line", step, waiting, len(tr.line))
+		}
+		tr.mu.Unlock()
 	}
 }

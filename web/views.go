@@ -62,6 +62,13 @@ func entryVM(e gallery.Entry, now time.Time) components.EntryVM {
 	if m == nil {
 		m = &gallery.Meta{}
 	}
+	if p := m.Prompt; len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
+		// The seed's consumer passed jq's quoted output on: its entries
+		// carry the quotes, which the old page hid.
+		c := *m
+		c.Prompt = p[1 : len(p)-1]
+		m = &c
+	}
 	vm := components.EntryVM{
 		ID: e.ID, Prompt: m.Prompt, Model: m.Model, Lora: m.LoraBaseModel,
 		Created: e.Modified, Age: Ago(e.Modified, now),

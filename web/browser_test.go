@@ -141,6 +141,16 @@ func TestBrowserSubmitsAndSeesTheImages(t *testing.T) {
 		t.Errorf("gallery prompt %q: %v", prompt, err)
 	}
 
+	// "Reuse" fills the form in place, without leaving the page.
+	if err := chromedp.Do(ctx, chromedp.Click(css("reuse"))); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(css("prompt"))); err != nil || v != "a lighthouse at dusk" {
+		t.Errorf("after reuse the prompt is %q (%v)", v, err)
+	}
+	if path, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + location.search`)); path != "/" {
+		t.Errorf("reuse navigated to %s", path)
+	}
 	shoot(t, ctx, "webui-desktop.png", 1280, 1000)
 	shoot(t, ctx, "webui-phone.png", 390, 844)
 	if p := problems(); len(p) > 0 {

@@ -30,16 +30,19 @@ type Job struct {
 }
 
 // Rank orders the states of a job so that a late event never moves it back:
-// queued < running(1) < retrying(1) < running(2) < ... < failed < done.
+// queued < running(1) < retrying(1) or requeued(1) < running(2) < ... <
+// failed < done. The webui's own queued event has attempt 0; a worker that
+// gives a job back (shutdown, store down) sends queued with its attempt.
 func (j Job) Rank() int { return rank(j.State, j.Attempt) }
 
 func rank(s job.State, attempt int) int {
+	if s == job.Queued {
+		return 2 * max(attempt, 0)
+	}
 	if attempt < 1 {
 		attempt = 1
 	}
 	switch s {
-	case job.Queued:
-		return 0
 	case job.Started:
 		return 2*attempt - 1
 	case job.Retrying:
@@ -126,7 +129,7 @@ func (t *Tracker) Apply(e job.Event) (Job, bool) {
 	if j.Count == 0 {
 		j.Count = e.Count
 	}
-	if e.State == job.Queued && at.Before(j.QueuedAt) {
+	if e.State == job.Queued && e.Attempt == 0 && j.Rank() == 0 && at.Before(j.QueuedAt) {
 		j.QueuedAt = at // our own record came after a replica's earlier one
 	}
 	changed := !ok || rank(e.State, e.Attempt) > j.Rank()
@@ -152,8 +155,10 @@ func (t *Tracker) advance(j *Job, e job.Event, at time.Time) {
 	switch e.State {
 	case job.Started:
 		j.StartedAt, j.Reason = at, ""
-	case job.Retrying:
-		j.QueuedAt, j.Reason = at, e.Reason // back at the tail of the line
+	case job.Retrying, job.Queued:
+		if e.State == job.Retrying || e.Attempt > 0 { // given back by a worker: in line again
+			j.QueuedAt, j.Reason = at, e.Reason
+		}
 	case job.Failed:
 		j.FinishedAt, j.Reason = at, e.Reason
 	case job.Done:

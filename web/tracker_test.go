@@ -56,6 +56,27 @@ func TestTrackerNeverGoesBack(t *testing.T) {
 	}
 }
 
+// A worker that gives a job back (shutdown) sends queued with its attempt:
+// the job is in line again, then runs again.
+func TestTrackerJobGivenBackIsQueuedAgain(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr, _ := newTestTracker(&now, TrackerOptions{})
+	tr.Apply(job.Event{ID: id1, State: job.Queued, At: now})
+	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now.Add(time.Second)})
+	tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, At: now.Add(2 * time.Second)})
+	j, changed := tr.Apply(job.Event{ID: id1, State: job.Queued, Attempt: 1, Reason: "back in the queue: shutdown", At: now.Add(3 * time.Second)})
+	if !changed || j.State != job.Queued || j.Position != 2 || j.Reason != "back in the queue: shutdown" {
+		t.Fatalf("given back: %+v", j)
+	}
+	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Queued, At: now}); j.Position != 2 {
+		t.Errorf("the webui's own late queued event moved it: %+v", j)
+	}
+	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 2}); j.State != job.Started || j.Reason != "" {
+		t.Errorf("second run: %+v", j)
+	}
+}
+
 func TestTrackerPositionsFollowSubmitTime(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -35,11 +35,22 @@
         copy.textContent = text;
         setTimeout(function () { copy.textContent = label; }, 1500);
       };
-      if (navigator.clipboard) {
+      if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(copy.dataset.copy).then(
           function () { done('Copied'); }, function () { done('Copy failed'); });
       } else {
-        done('Copy failed');
+        // Plain http on another host: the clipboard API is not there.
+        var area = document.createElement('textarea');
+        area.value = copy.dataset.copy;
+        area.setAttribute('readonly', '');
+        area.className = 'visually-hidden';
+        document.body.appendChild(area);
+        area.select();
+        var ok = false;
+        try { ok = document.execCommand('copy'); } catch (err) { ok = false; }
+        area.remove();
+        copy.focus();
+        done(ok ? 'Copied' : 'Copy failed');
       }
       return;
     }

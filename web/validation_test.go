@@ -103,4 +103,3 @@ func TestAPIAnswersEachErrorWithItsField(t *testing.T) {
 		})
 	}
 }
-

@@ -52,6 +52,9 @@ func testPrefetchOne(t *testing.T, f *fixture) {
 	c2 := f.consumer()
 	d2 := f.next(c2, "b")
 	f.settle("ack b", d2.Ack(f.ctx()))
+	// Stop the second consumer: a broker that pushes would otherwise be
+	// free to hand "c" to it.
+	f.settle("stop c2", c2.Stop())
 	f.settle("ack a", d.Ack(f.ctx()))
 	f.publish("c", `{"prompt":"c"}`)
 	f.settle("ack c", f.next(c, "c").Ack(f.ctx()))

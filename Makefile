@@ -21,7 +21,7 @@ help: ## Show this help: every target and what it does
 
 .PHONY: run
 run: ## Run the whole product in one process (embedded queue and store) on http://localhost:3000
-	$(GO) run ./cmd/webui
+	LOG_FORMAT=$${LOG_FORMAT:-text} $(GO) run ./cmd/webui
 
 .PHONY: run-services
 run-services: deps ## Run the real parts without a cluster: RabbitMQ + MinIO on loopback, a worker and the webui

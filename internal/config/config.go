@@ -36,7 +36,7 @@ type Common struct {
 type reader struct {
 	getenv func(string) string
 	errs   []error
-	seen   map[string]string // name -> raw value, for String
+	seen   map[string]string // name -> effective value, for String
 }
 
 func newReader(getenv func(string) string) *reader {
@@ -52,63 +52,68 @@ func (r *reader) fail(name, format string, args ...any) {
 
 func (r *reader) raw(name string) (string, bool) {
 	v := strings.TrimSpace(r.getenv(name))
-	if v != "" {
-		r.seen[name] = v
-	}
 	return v, v != ""
 }
 
+// note records the effective value of name (set or default) for String.
+func (r *reader) note(name string, v any) {
+	r.seen[name] = fmt.Sprint(v)
+}
+
 func (r *reader) str(name, def string) string {
-	if v, ok := r.raw(name); ok {
-		return v
+	v, ok := r.raw(name)
+	if !ok {
+		v = def
 	}
-	return def
+	r.note(name, v)
+	return v
 }
 
 func (r *reader) integer(name string, def, min, max int) int {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
+	n := def
+	if v, ok := r.raw(name); ok {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < min || n > max {
+			r.fail(name, "want a whole number from %d to %d, got %q", min, max, v)
+			n = def
+		}
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < min || n > max {
-		r.fail(name, "want a whole number from %d to %d, got %q", min, max, v)
-		return def
-	}
+	r.note(name, n)
 	return n
 }
 
 func (r *reader) boolean(name string, def bool) bool {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
+	b := def
+	if v, ok := r.raw(name); ok {
+		switch strings.ToLower(v) {
+		case "1", "true", "yes", "on":
+			b = true
+		case "0", "false", "no", "off":
+			b = false
+		default:
+			r.fail(name, "want true or false (or 1 or 0), got %q", v)
+		}
 	}
-	switch strings.ToLower(v) {
-	case "1", "true", "yes", "on":
-		return true
-	case "0", "false", "no", "off":
-		return false
-	}
-	r.fail(name, "want true or false (or 1 or 0), got %q", v)
-	return def
+	r.note(name, b)
+	return b
 }
 
 func (r *reader) duration(name string, def, min, max time.Duration) time.Duration {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		// A bare number is seconds, as in Kubernetes manifests.
-		if n, err2 := strconv.Atoi(v); err2 == nil {
-			d, err = time.Duration(n)*time.Second, nil
+	d := def
+	if v, ok := r.raw(name); ok {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			// A bare number is seconds, as in Kubernetes manifests.
+			if n, err2 := strconv.Atoi(v); err2 == nil {
+				d, err = time.Duration(n)*time.Second, nil
+			}
+		}
+		if err != nil || d < min || d > max {
+			r.fail(name, "want a duration such as 30s or 10m, from %s to %s, got %q", min, max, v)
+			d = def
 		}
 	}
-	if err != nil || d < min || d > max {
-		r.fail(name, "want a duration such as 30s or 10m, from %s to %s, got %q", min, max, v)
-		return def
-	}
+	r.note(name, d)
 	return d
 }
 
@@ -191,7 +196,8 @@ func validQueueName(s string) bool {
 // secret names are redacted by String.
 var secret = map[string]bool{"MINIO_SECRET_KEY": true}
 
-// describe prints name=value lines of what was set, secrets redacted.
+// describe prints name=value lines of the effective configuration, defaults
+// included, secrets redacted.
 func (r *reader) describe() string {
 	names := make([]string, 0, len(r.seen))
 	for n := range r.seen {
@@ -202,7 +208,7 @@ func (r *reader) describe() string {
 	for _, n := range names {
 		v := r.seen[n]
 		switch {
-		case secret[n]:
+		case secret[n] && v != "":
 			v = "<redacted>"
 		case n == "AMQP_URL":
 			v = redactURL(v)

@@ -92,6 +92,9 @@ func TestStringRedactsSecrets(t *testing.T) {
 	if strings.Contains(s, "hunter2") || strings.Contains(s, "s3cr3t-value") {
 		t.Fatalf("secret printed:\n%s", s)
 	}
+	if !strings.Contains(s, "QUEUE_NAME=tasks\n") || !strings.Contains(s, "RESYNC_INTERVAL=5m0s\n") {
+		t.Errorf("defaults missing from the effective config:\n%s", s)
+	}
 	if !strings.Contains(s, "MINIO_ENDPOINT=minio:9000") || !strings.Contains(s, "AMQP_URL=amqp://user:xxxxx@rabbitmq:5672/") {
 		t.Fatalf("effective config:\n%s", s)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ func LoadWebUI(getenv func(string) string) (WebUI, error) {
 		FastSDCPUDir:    r.str("FASTSDCPU_DIR", ""),
 	}
 	c.NSFWWords = words(r.str("NSFW_WORDS", ""), DefaultNSFWWords)
+	r.note("NSFW_WORDS", fmt.Sprintf("%d words", len(c.NSFWWords)))
 	if c.Embedded() != (c.MinioEndpoint == "") {
 		if c.Embedded() {
 			r.fail("AMQP_URL", "is unset (embedded mode) but MINIO_ENDPOINT is set: set both for RabbitMQ and MinIO, or neither for the embedded mode")

@@ -229,7 +229,7 @@ func TestWorkerImagePinsFastsdcpu(t *testing.T) {
 		if !strings.Contains(line, "==") {
 			t.Errorf("tweaks/requirements.txt: %q is not pinned with ==", line)
 		}
-		if strings.HasPrefix(strings.ToLower(line), "pyqt5") || strings.HasPrefix(strings.ToLower(line), "torch==") {
+		if l := strings.ToLower(line); strings.HasPrefix(l, "pyqt5") || strings.HasPrefix(l, "torch==") || strings.HasPrefix(l, "torchvision==") {
 			t.Errorf("tweaks/requirements.txt: %q belongs elsewhere (no GUI; torch comes from the variant's index)", line)
 		}
 	}

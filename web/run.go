@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -47,13 +48,56 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := cfg.Logger(stderr)
 	log.Info("webui starting", "mode", mode(cfg), "config", strings.Split(strings.TrimSpace(cfg.String()), "\n"))
 
+	// Listen first: while RabbitMQ and MinIO are still being reached (they
+	// may start after us in a cluster), /healthz answers and /readyz says
+	// why it is not ready, so a liveness probe does not restart the pod.
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("webui: listen on LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
+	}
+	srv := newHTTPServer(ctx, log)
+	var h swapHandler
+	h.Store(startingHandler())
+	srv.Handler = &h
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("webui listening", "addr", ln.Addr().String())
+
 	parts, err := open(ctx, cfg, log, getenv, stdout)
 	if err != nil {
+		_ = srv.Close()
+		<-served
+		if ctx.Err() != nil {
+			log.Info("webui stopped before it was ready")
+			return nil
+		}
 		log.Error("webui: start", "err", err)
 		return err
 	}
 	defer parts.close()
-	return serve(ctx, cfg, log, parts)
+	return serve(ctx, log, srv, &h, served, newApp(cfg, log, parts.queue, parts.store), parts)
+}
+
+// swapHandler serves the current handler: a placeholder while starting,
+// then the webui.
+type swapHandler struct{ atomic.Pointer[http.Handler] }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.Load()).ServeHTTP(w, r) }
+
+func (s *swapHandler) Store(h http.Handler) { s.Pointer.Store(&h) }
+
+// startingHandler answers while the queue and the store are being reached.
+func startingHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "2")
+		http.Error(w, "starting: connecting to the queue and the store", http.StatusServiceUnavailable)
+	})
+	return mux
 }
 
 func mode(cfg config.WebUI) string {
@@ -79,16 +123,8 @@ func open(ctx context.Context, cfg config.WebUI, log *slog.Logger, getenv func(s
 	return openProduction(ctx, cfg, log)
 }
 
-// serve runs the webui's parts and the HTTP server until ctx ends, then
-// shuts down: SSE streams first, then the server.
-func serve(ctx context.Context, cfg config.WebUI, log *slog.Logger, p *parts) error {
-	a := newApp(cfg, log, p.queue, p.store)
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("webui: listen on LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
-	}
-	srv := &http.Server{
-		Handler:           a.handler,
+func newHTTPServer(ctx context.Context, log *slog.Logger) *http.Server {
+	return &http.Server{
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -98,13 +134,21 @@ func serve(ctx context.Context, cfg config.WebUI, log *slog.Logger, p *parts) er
 		BaseContext: baseContext(ctx),
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("webui listening", "addr", ln.Addr().String())
+}
 
+// serve hands the server to the webui's handler and runs its live parts until
+// ctx ends, then shuts down: SSE streams first, then the server.
+func serve(ctx context.Context, log *slog.Logger, srv *http.Server, h *swapHandler, served <-chan error, a *app, p *parts) error {
+	h.Store(a.handler)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.run(gctx) })
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("webui: serve: %w", err)
+		select {
+		case err := <-served:
+			if !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("webui: serve: %w", err)
+			}
+		case <-gctx.Done():
 		}
 		return nil
 	})
@@ -116,7 +160,7 @@ func serve(ctx context.Context, cfg config.WebUI, log *slog.Logger, p *parts) er
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	err = g.Wait()
+	err := g.Wait()
 	if p.wait != nil {
 		if werr := p.wait(); werr != nil && err == nil {
 			err = fmt.Errorf("webui: embedded worker: %w", werr)

@@ -158,3 +158,40 @@ func TestRunInProductionMode(t *testing.T) {
 	}
 	events.ends(10 * time.Second)
 }
+
+// While RabbitMQ and MinIO cannot be reached yet (in a cluster they may
+// start after the webui), the port answers: /healthz is up, so a liveness
+// probe does not restart the pod, and /readyz says it is not ready.
+func TestRunAnswersHealthWhileConnecting(t *testing.T) {
+	t.Parallel()
+	port := testenv.FreePort(t)
+	closed := testenv.FreePort(t) // nothing listens there
+	env := map[string]string{
+		"LISTEN_ADDR":      fmt.Sprintf("127.0.0.1:%d", port),
+		"AMQP_URL":         fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", closed),
+		"MINIO_ENDPOINT":   fmt.Sprintf("127.0.0.1:%d", closed),
+		"MINIO_ACCESS_KEY": "a", "MINIO_SECRET_KEY": "b",
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, nil, func(k string) string { return env[k] }, &stdout, &stderr) }()
+	waitUp(t, base, done, &stderr)
+	if code := getJSON(base+"/readyz", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while connecting: %d, want 503", code)
+	}
+	if code := getJSON(base+"/api/images", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("/api/images while connecting: %d, want 503", code)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not stop while connecting")
+	}
+}

@@ -101,13 +101,30 @@ func FreePort(t testing.TB) int {
 	return p
 }
 
+var (
+	portsMu sync.Mutex
+	given   = map[int]bool{}
+)
+
+// freePort asks the kernel for a free port, never giving the same one twice
+// in this process: the kernel may hand a just-closed port out again, and two
+// parallel tests must not both listen on it.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !given[p] {
+			given[p] = true
+			return p, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("no fresh free port")
 }
 
 // waitTCP waits until addr accepts connections or the deadline passes.

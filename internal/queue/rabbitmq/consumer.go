@@ -66,6 +66,13 @@ func (c *consumer) Next(ctx context.Context) (queue.Delivery, error) {
 			}
 			return nil, err
 		}
+		select {
+		case <-c.stop:
+			// Stop wins over a delivery channel that is ready too: after a
+			// cancel the library closes it, which is not a lost link.
+			return nil, queue.ErrClosed
+		default:
+		}
 		if l.deliveries == nil {
 			return nil, queue.ErrClosed // stopped
 		}
@@ -76,10 +83,22 @@ func (c *consumer) Next(ctx context.Context) (queue.Delivery, error) {
 			return nil, queue.ErrClosed
 		case d, ok := <-l.deliveries:
 			if !ok {
-				// The channel died; wait until keep() notices and relinks
-				// rather than spinning on the closed channel.
+				// The channel died, or the broker cancelled the consumer
+				// (the queue was deleted, say): drop the link so keep()
+				// reconnects, declares again and consumes anew, and wait
+				// for that rather than spin on the closed channel.
+				select {
+				case <-c.stop:
+					return nil, queue.ErrClosed // our own cancel
+				default:
+				}
+				if !l.isLost() {
+					l.conn.Close()
+				}
 				select {
 				case <-l.lost:
+				case <-c.stop:
+					return nil, queue.ErrClosed
 				case <-ctx.Done():
 					return nil, ctx.Err()
 				case <-time.After(time.Second):

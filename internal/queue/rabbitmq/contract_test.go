@@ -3,8 +3,6 @@ package rabbitmq
 import (
 	"testing"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/queuetest"
 	"github.com/sdkeda/sdkeda/internal/testenv"
@@ -27,15 +25,8 @@ func TestContract(t *testing.T) {
 func deadLetters(t *testing.T, q queue.Queue) []queuetest.DeadLetter {
 	t.Helper()
 	rq := q.(*Queue)
-	conn, err := amqp.Dial(rq.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := plainChannel(t, rq.url)
+	defer ch.Close() // gives back every message taken below
 	var out []queuetest.DeadLetter
 	for {
 		m, ok, err := ch.Get(queue.DeadName(rq.opts.Name), false)

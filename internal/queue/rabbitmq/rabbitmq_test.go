@@ -132,15 +132,7 @@ func TestSeedStylePublisherIsConsumable(t *testing.T) {
 	t.Parallel()
 	f := setup(t, queue.Options{})
 	// A plain client, as the old webui published: no message-id, no headers.
-	conn, err := amqp.Dial(f.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := plainChannel(t, f.url)
 	if err := ch.Publish("", f.opts.Name, false, false, amqp.Publishing{Body: []byte(`{"prompt": "green dog", "count": 2}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -259,15 +251,7 @@ func TestDeadAtOnceWithReason(t *testing.T) {
 // leaves it there).
 func deadHeader(t *testing.T, f *fixture, key string) string {
 	t.Helper()
-	conn, err := amqp.Dial(f.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := plainChannel(t, f.url)
 	m, ok, err := ch.Get(queue.DeadName(f.opts.Name), false)
 	if err != nil || !ok {
 		t.Fatalf("get dead letter: ok=%v err=%v", ok, err)
@@ -305,4 +289,20 @@ func TestConsumerReconnectsAfterConnectionLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitCount("ready", f.q.Len, 0)
+}
+
+// plainChannel is a channel of a plain client of its own, as another program
+// (the old webui, an operator's tool) would use; closed when the test ends.
+func plainChannel(t *testing.T, url string) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }

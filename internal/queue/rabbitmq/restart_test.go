@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/testenv"
@@ -54,22 +52,14 @@ func TestOldNonDurableQueueIsAClearError(t *testing.T) {
 	t.Parallel()
 	url := testenv.RabbitMQ(t).URL
 	name := testenv.UniqueName("tasks")
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := plainChannel(t, url)
 	if _, err := ch.QueueDeclare(name, false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	defer ch.QueueDelete(name, false, false, false)
 
 	start := time.Now()
-	_, err = Open(ctxT(t, 60*time.Second), url, queue.Options{Name: name}, testLogger(t))
+	_, err := Open(ctxT(t, 60*time.Second), url, queue.Options{Name: name}, testLogger(t))
 	var te *TopologyError
 	if !errors.As(err, &te) {
 		t.Fatalf("open: got %v, want a *TopologyError", err)

@@ -3,6 +3,7 @@ package queuetest
 import (
 	"context"
 	"errors"
+	"github.com/sdkeda/sdkeda/internal/testenv"
 	"testing"
 	"time"
 
@@ -61,16 +62,8 @@ func testStatusEnds(t *testing.T, f *fixture) {
 		t.Fatalf("subscribe: %v", err)
 	}
 	cancel()
-	deadline := time.After(f.h.Wait)
-	for {
-		select {
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-		case <-deadline:
-			t.Fatal("the status channel stayed open after its context ended")
-		}
+	if !testenv.Closes(ch, f.h.Wait) {
+		t.Fatal("the status channel stayed open after its context ended")
 	}
 }
 

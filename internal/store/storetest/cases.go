@@ -2,11 +2,11 @@ package storetest
 
 import (
 	"context"
+	"github.com/sdkeda/sdkeda/internal/testenv"
 	"io"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sdkeda/sdkeda/internal/store"
 )
@@ -199,16 +199,8 @@ func testWatchEnds(t *testing.T, f *fixture) {
 		t.Fatalf("watch: %v", err)
 	}
 	cancel()
-	deadline := time.After(f.h.Wait)
-	for {
-		select {
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-		case <-deadline:
-			t.Fatal("the watch channel stayed open after its context ended")
-		}
+	if !testenv.Closes(ch, f.h.Wait) {
+		t.Fatal("the watch channel stayed open after its context ended")
 	}
 }
 

@@ -52,6 +52,11 @@ test-short: ## Quick loop: unit tests only (skips the services; never used by CI
 
 .PHONY: bench
 bench: deps ## Run the benchmarks against real RabbitMQ and MinIO; figures go to docs/benchmarks.md
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./e2e/
+
+.PHONY: chaos
+chaos: deps ## Run the full fault suite (200 jobs; kill -9 workers, restart RabbitMQ, stop MinIO); figures go to docs/benchmarks.md
+	E2E_CHAOS_JOBS=$${E2E_CHAOS_JOBS:-200} $(GO) test -run '^TestFaults$$' -count 1 -timeout 30m -v ./e2e/
 
 include deploy/deploy.mk

@@ -1,0 +1,21 @@
+// Package e2e holds the end-to-end benchmarks and the fault suite of the
+// whole product: the webui and N workers run as real processes (built once
+// per test binary with `go build`) against a real RabbitMQ and MinIO on
+// loopback (internal/testenv), and are driven over HTTP and SSE like a
+// browser would.
+//
+//   - BenchmarkPipelineOverhead: POST /api/jobs to the SSE `done` event and
+//     to the gallery entry, minus the generator's own time, with 1 and 4
+//     workers (the fake fastsdcpu CLI at a fixed delay).
+//   - BenchmarkThroughput: jobs per second with the placeholder generator
+//     for 1, 2 and 4 workers, and submissions per second with confirms.
+//   - BenchmarkBurst: 10,000 submissions as fast as the client can send;
+//     every accepted job is stored exactly once, the 503s are counted.
+//   - TestFaults: kill -9 of workers, a RabbitMQ restart and MinIO down for
+//     10 s during a run; nothing lost, nothing doubled. A short form runs in
+//     `go test ./...`; `make chaos` runs the long one (E2E_CHAOS_JOBS=200).
+//
+// The benchmarks write their figures to docs/benchmarks.md and draw
+// docs/bench-*.png themselves (`make bench`). Tests assert counts only,
+// never times.
+package e2e

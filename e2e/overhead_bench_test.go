@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// overheadDelayMS is the fake generator's fixed time per job.
+const overheadDelayMS = 500
+
+// sample is one job of the overhead run, as the client saw it.
+type sample struct {
+	ID            string
+	Post          time.Time // the POST was sent
+	RTT           time.Duration
+	Done, Gallery time.Time // the SSE `done` event, the gallery entry arrived
+	M             meta
+}
+
+// overheadDone is the time from the POST to the done event minus the
+// generator's own wall time (generation_seconds in the metadata).
+func (s sample) overheadDone() float64 {
+	return ms(s.Done.Sub(s.Post)) - s.M.GenerationSeconds*1000
+}
+
+func (s sample) overheadGallery() float64 {
+	return ms(s.Gallery.Sub(s.Post)) - s.M.GenerationSeconds*1000
+}
+
+// overheadRun is the sample of one number of workers.
+type overheadRun struct {
+	Workers int
+	Samples []sample
+	Streams int // SSE connections made (1: the stream never dropped)
+}
+
+// BenchmarkPipelineOverhead measures what the product adds around the
+// generator: webui + workers as processes, the fake fastsdcpu at a fixed
+// 500 ms, one job per worker in flight (each client submits its next job
+// when the last one is in the gallery), so no job waits in line. The time
+// from the POST to the job's SSE `done` event, and to its gallery entry,
+// minus generation_seconds from the job's metadata, is the overhead:
+// HTTP, the confirmed publish, the delivery, the uploads, the ack, the
+// status event and the SSE fan-out. Goal: p50 ≤ 50 ms, p99 ≤ 200 ms.
+func BenchmarkPipelineOverhead(b *testing.B) {
+	jobs := envInt(b, "E2E_OVERHEAD_JOBS", 200)
+	load := loadAverage()
+	s := newStack(b, options{Generator: "fastsdcpu", DelayMS: overheadDelayMS})
+	sctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ev := openStream(b, sctx, s.base)
+	c := newClient(s.base, 8)
+
+	var runs []overheadRun
+	for b.Loop() {
+		runs = nil
+		for _, workers := range []int{1, 4} {
+			s.addWorkers(workers - len(s.pods()))
+			closedLoop(b, s, c, ev, workers, 2*workers, "warm-up") // connections, first Python start
+			r := overheadRun{Workers: workers, Samples: closedLoop(b, s, c, ev, workers, jobs, fmt.Sprintf("overhead w%d", workers))}
+			r.Streams = ev.connections()
+			runs = append(runs, r)
+		}
+	}
+	var ss []series
+	for _, r := range runs {
+		d, g := overheadDists(r)
+		p := fmt.Sprintf("w%d_", r.Workers)
+		b.ReportMetric(d.P50, p+"done_p50_ms")
+		b.ReportMetric(d.P95, p+"done_p95_ms")
+		b.ReportMetric(d.P99, p+"done_p99_ms")
+		b.ReportMetric(g.P50, p+"gallery_p50_ms")
+		b.ReportMetric(g.P99, p+"gallery_p99_ms")
+		ss = append(ss, series{fmt.Sprintf("%d worker(s), to done", r.Workers), d.sorted},
+			series{fmt.Sprintf("%d worker(s), to gallery", r.Workers), g.sorted})
+	}
+	xMax := 250.0
+	for _, x := range ss {
+		xMax = max(xMax, 1.2*summarize(x.Values).P99)
+	}
+	png, err := plotLatency("bench-overhead.png", "Pipeline overhead: POST to SSE, minus generation", ss, []float64{50, 200}, xMax)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("plot: %s", png)
+	writeSection(b, "overhead", overheadSection(runs, jobs, load), machineFacts(s.rabbit.URL))
+}
+
+// closedLoop runs n jobs with one client per worker, each submitting its
+// next job once the last one is done and in the gallery, and returns the
+// samples with their metadata.
+func closedLoop(b *testing.B, s *stack, c *client, ev *stream, clients, n int, label string) []sample {
+	b.Helper()
+	var mu sync.Mutex
+	var out []sample
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				c1, cancel := ctx(2 * time.Minute)
+				sub := c.submit(c1, spec{Prompt: fmt.Sprintf("%s %d: a lighthouse at dusk", label, i), Count: 1})
+				if sub.ID == "" {
+					cancel()
+					b.Errorf("submit: status %d, %v", sub.Status, sub.Err)
+					return
+				}
+				done, gal, err := ev.await(c1, sub.ID)
+				cancel()
+				if err != nil {
+					b.Errorf("%v", err)
+					return
+				}
+				mu.Lock()
+				out = append(out, sample{ID: sub.ID, Post: sub.Sent, RTT: sub.RTT, Done: done, Gallery: gal})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+	ids := make([]string, len(out))
+	for i, x := range out {
+		ids[i] = x.ID
+	}
+	c2, cancel := ctx(2 * time.Minute)
+	defer cancel()
+	metas, err := s.metadataAll(c2, ids)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range out {
+		out[i].M = metas[out[i].ID]
+	}
+	return out
+}
+
+func overheadDists(r overheadRun) (done, gallery dist) {
+	var d, g []float64
+	for _, x := range r.Samples {
+		d, g = append(d, x.overheadDone()), append(g, x.overheadGallery())
+	}
+	return summarize(d), summarize(g)
+}
+
+func overheadSection(runs []overheadRun, jobs int, load string) string {
+	var sb strings.Builder
+	sb.WriteString(measured("go test -run '^$' -bench PipelineOverhead -benchtime 1x ./e2e/", load))
+	fmt.Fprintf(&sb, `
+The webui and the workers as processes, the fake fastsdcpu CLI sleeping %d ms per
+job, %d jobs of one image per row after a warm-up, one job in flight per worker (a
+client per worker submits its next job when the last one is in the gallery), so no
+job waits in line. Overhead = time from sending `+"`POST /api/jobs`"+` to the job's SSE
+`+"`done`"+` event (or to its SSE `+"`gallery`"+` entry) minus `+"`generation_seconds`"+` of its
+metadata JSON (the worker's measure of the CLI run, Python start included).
+Goal: p50 ≤ 50 ms, p99 ≤ 200 ms.
+
+| workers | jobs | to `+"`done`"+` p50 / p95 / p99 / max (ms) | to gallery p50 / p95 / p99 / max (ms) | goal met (done) | SSE connections |
+|---|---|---|---|---|---|
+`, overheadDelayMS, jobs)
+	for _, r := range runs {
+		d, g := overheadDists(r)
+		met := "yes"
+		if d.P50 > 50 || d.P99 > 200 {
+			met = "no"
+		}
+		fmt.Fprintf(&sb, "| %d | %d | %s / %s / %s / %s | %s / %s / %s / %s | %s | %d |\n", r.Workers, d.N,
+			f(d.P50), f(d.P95), f(d.P99), f(d.Max), f(g.P50), f(g.P95), f(g.P99), f(g.Max), met, r.Streams)
+	}
+	sb.WriteString(`
+Where the time goes, medians (ms); the parts add up to POST → ` + "`done`" + `:
+
+| workers | POST answered (confirmed publish) | POST → worker starts the job | generation (not overhead) | image upload | JSON upload, ack, status event, SSE | gallery after ` + "`done`" + ` |
+|---|---|---|---|---|---|---|
+`)
+	for _, r := range runs {
+		var rtt, start, gen, up, tail, gal []float64
+		for _, x := range r.Samples {
+			rtt = append(rtt, ms(x.RTT))
+			start = append(start, ms(x.M.StartedAt.Sub(x.Post)))
+			gen = append(gen, x.M.GenerationSeconds*1000)
+			up = append(up, x.M.UploadSeconds*1000)
+			tail = append(tail, ms(x.Done.Sub(x.M.FinishedAt))-x.M.UploadSeconds*1000)
+			gal = append(gal, ms(x.Gallery.Sub(x.Done)))
+		}
+		fmt.Fprintf(&sb, "| %d | %s | %s | %s | %s | %s | %s |\n", r.Workers, f(summarize(rtt).P50),
+			f(summarize(start).P50), f(summarize(gen).P50), f(summarize(up).P50), f(summarize(tail).P50), f(summarize(gal).P50))
+	}
+	sb.WriteString("\n![Cumulative distribution of the overhead](bench-overhead.png)\n")
+	return sb.String()
+}

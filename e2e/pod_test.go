@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// proc is one run of a program, its output appended to a log file.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+	killed bool // by us, with SIGKILL (guarded by the pod's mutex)
+}
+
+func startProc(bin string, env []string, logPath string) (*proc, error) {
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("log file: %w", err)
+	}
+	cmd := exec.Command(bin)
+	// Later entries win: ours override whatever the shell exported.
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Dies with the test binary, like testenv's servers.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// pod keeps one program running the way Kubernetes keeps a container with
+// restartPolicy Always: a moment after it exits, killed or on its own, it is
+// started again, until the pod is stopped.
+type pod struct {
+	name string
+	bin  string
+	env  []string
+	log  string
+
+	mu       sync.Mutex
+	cur      *proc
+	starts   int
+	kills    int
+	exits    []string // exits we did not cause, with their status
+	stopping bool
+	stopped  chan struct{} // closed by stop
+	done     chan struct{} // closed when the restart loop ends
+}
+
+const (
+	restartDelay = time.Second // Kubernetes restarts at once, then backs off
+	maxStarts    = 500         // a bound on the restart loop
+)
+
+// runPod starts the program and keeps it running until the test ends or
+// stop is called.
+func runPod(t testing.TB, name, bin string, env []string, logPath string) *pod {
+	t.Helper()
+	p := &pod{name: name, bin: bin, env: env, log: logPath,
+		stopped: make(chan struct{}), done: make(chan struct{})}
+	if err := p.start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	go p.loop()
+	t.Cleanup(func() { p.stop(5 * time.Second) })
+	return p
+}
+
+func (p *pod) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
+		return nil
+	}
+	pr, err := startProc(p.bin, p.env, p.log)
+	if err != nil {
+		return err
+	}
+	p.cur = pr
+	p.starts++
+	return nil
+}
+
+func (p *pod) loop() {
+	defer close(p.done)
+	for {
+		p.mu.Lock()
+		cur := p.cur
+		p.mu.Unlock()
+		<-cur.exited
+		p.mu.Lock()
+		if !p.stopping && !cur.killed {
+			p.exits = append(p.exits, fmt.Sprintf("%s exited on its own: %v", p.name, cur.err))
+		}
+		over := p.stopping || p.starts >= maxStarts
+		p.mu.Unlock()
+		if over {
+			return
+		}
+		select {
+		case <-p.stopped:
+			return
+		case <-time.After(restartDelay):
+		}
+		if err := p.start(); err != nil {
+			p.mu.Lock()
+			p.exits = append(p.exits, fmt.Sprintf("%s could not restart: %v", p.name, err))
+			p.mu.Unlock()
+			return
+		}
+	}
+}
+
+// kill9 kills the running process with SIGKILL; the pod restarts it.
+func (p *pod) kill9() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping || p.cur == nil {
+		return nil
+	}
+	select {
+	case <-p.cur.exited:
+		return nil // between two runs: nothing to kill
+	default:
+	}
+	p.cur.killed = true
+	p.kills++
+	if err := syscall.Kill(p.cur.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill -9 %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// stop ends the pod: SIGTERM, then SIGKILL after grace. It may be called
+// more than once.
+func (p *pod) stop(grace time.Duration) {
+	p.mu.Lock()
+	if !p.stopping {
+		p.stopping = true
+		close(p.stopped)
+	}
+	cur := p.cur
+	p.mu.Unlock()
+	_ = cur.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-cur.exited:
+	case <-time.After(grace):
+		_ = cur.cmd.Process.Kill()
+		<-cur.exited
+	}
+	<-p.done
+}
+
+// report is what happened to the pod, for the logs.
+func (p *pod) report() (starts, kills int, exits []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts, p.kills, append([]string(nil), p.exits...)
+}
+
+// tail returns the last n lines of the pod's log.
+func (p *pod) tail(n int) string {
+	b, err := os.ReadFile(p.log)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

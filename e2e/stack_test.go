@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/sdkeda/sdkeda/internal/testenv"
+)
+
+// Names the programs use by default; each stack has servers of its own.
+const (
+	queueName  = "tasks"
+	bucketName = "images"
+)
+
+// options shape a stack.
+type options struct {
+	// Generator is "placeholder" (a few ms, no process) or "fastsdcpu" (the
+	// fake CLI, a Python process per job, sleeping DelayMS).
+	Generator string
+	DelayMS   int
+	// MaxQueue is the webui's MAX_QUEUE_LENGTH (0: 100,000, no backpressure).
+	MaxQueue int
+}
+
+// stack is the whole product on loopback: RabbitMQ, MinIO, one webui and
+// any number of workers, each program a real process kept running by a pod.
+type stack struct {
+	t      testing.TB
+	opts   options
+	rabbit *testenv.Rabbit
+	minio  *testenv.Minio
+	dir    string
+	base   string // http://127.0.0.1:PORT of the webui
+	webui  *pod
+	s3     *minio.Client
+
+	mu      sync.Mutex
+	workers []*pod
+	made    int // workers started so far, for their names
+}
+
+func newStack(t testing.TB, opts options) *stack {
+	t.Helper()
+	webuiBin, _ := binaries(t)
+	if opts.Generator == "" {
+		opts.Generator = "placeholder"
+	}
+	if opts.Generator == "fastsdcpu" {
+		python(t)
+	}
+	if opts.MaxQueue == 0 {
+		opts.MaxQueue = 100000
+	}
+	s := &stack{t: t, opts: opts, dir: t.TempDir()}
+	s.rabbit = testenv.StartRabbitMQ(t)
+	s.minio = testenv.StartMinIO(t)
+	var err error
+	s.s3, err = minio.New(s.minio.Endpoint, &minio.Options{
+		Creds: credentials.NewStaticV4(s.minio.AccessKey, s.minio.SecretKey, "")})
+	if err != nil {
+		t.Fatalf("minio client: %v", err)
+	}
+	port := testenv.FreePort(t)
+	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env := append(s.common(),
+		fmt.Sprintf("LISTEN_ADDR=127.0.0.1:%d", port),
+		"RATE_LIMIT=0", // one client sends everything here
+		"MAX_QUEUE_LENGTH="+strconv.Itoa(opts.MaxQueue),
+	)
+	s.webui = runPod(t, "webui", webuiBin, env, filepath.Join(s.dir, "webui.log"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- webui log (tail):\n%s", s.webui.tail(30))
+		}
+	})
+	s.waitReady(90 * time.Second)
+	return s
+}
+
+// common is the environment of both programs (DESIGN §2.4).
+func (s *stack) common() []string {
+	return []string{
+		"AMQP_URL=" + s.rabbit.URL,
+		"QUEUE_NAME=" + queueName,
+		"MINIO_ENDPOINT=" + s.minio.Endpoint,
+		"MINIO_ACCESS_KEY=" + s.minio.AccessKey,
+		"MINIO_SECRET_KEY=" + s.minio.SecretKey,
+		"MINIO_BUCKET=" + bucketName,
+		"MINIO_SECURE=false",
+		"LOG_FORMAT=json",
+		"LOG_LEVEL=info",
+	}
+}
+
+// waitReady waits until the webui's /readyz says the queue and the store
+// are reachable.
+func (s *stack) waitReady(within time.Duration) {
+	s.t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if r, err := c.Get(s.base + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("webui not ready within %s; log:\n%s", within, s.webui.tail(30))
+}
+
+// addWorkers starts n more workers in loop mode, each with a fake
+// fastsdcpu checkout of its own.
+func (s *stack) addWorkers(n int) {
+	s.t.Helper()
+	_, workerBin := binaries(s.t)
+	for range n {
+		s.mu.Lock()
+		s.made++
+		name := fmt.Sprintf("w%02d", s.made)
+		s.mu.Unlock()
+		env := append(s.common(),
+			"WORKER_NAME="+name,
+			"GENERATOR="+s.opts.Generator,
+			"FASTSDCPU_DIR="+fakeCheckout(s.t, filepath.Join(s.dir, name)),
+			"FAKE_SD_DELAY_MS="+strconv.Itoa(s.opts.DelayMS),
+			"DEVICE=cpu",
+			"EXIT_AFTER_ONE_TASK=0", // a Deployment's loop
+			"JOB_TIMEOUT=2m",
+			"SHUTDOWN_GRACE=10s",
+			"METRICS_ADDR=off",
+		)
+		if s.opts.Generator == "fastsdcpu" {
+			env = append(env, "PYTHON="+python(s.t))
+		}
+		p := runPod(s.t, name, workerBin, env, filepath.Join(s.dir, name+".log"))
+		s.t.Cleanup(func() {
+			if s.t.Failed() {
+				s.t.Logf("--- %s log (tail):\n%s", name, p.tail(15))
+			}
+		})
+		s.mu.Lock()
+		s.workers = append(s.workers, p)
+		s.mu.Unlock()
+	}
+}
+
+// stopWorkers stops every worker gracefully (a job in progress finishes).
+func (s *stack) stopWorkers() {
+	s.mu.Lock()
+	ws := s.workers
+	s.workers = nil
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Go(func() { w.stop(30 * time.Second) })
+	}
+	wg.Wait()
+}
+
+// pods returns the running workers.
+func (s *stack) pods() []*pod {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*pod(nil), s.workers...)
+}
+
+// ctx is a context for one call to the services.
+func ctx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

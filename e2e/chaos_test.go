@@ -74,13 +74,18 @@ func (ch *chaos) killRandom(rng *rand.Rand, n int) {
 	pods := ch.s.pods()
 	rng.Shuffle(len(pods), func(i, j int) { pods[i], pods[j] = pods[j], pods[i] })
 	for _, p := range pods[:min(n, len(pods))] {
-		err := p.kill9()
-		if err == nil {
+		killed, err := p.kill9()
+		switch {
+		case err != nil:
+			ch.result("kill -9 "+p.name, err)
+		case killed:
 			ch.mu.Lock()
 			ch.kills++
 			ch.mu.Unlock()
+			ch.note("kill -9 %s", p.name)
+		default:
+			ch.note("kill -9 %s: not running (restarting), skipped", p.name)
 		}
-		ch.result("kill -9 "+p.name, err)
 	}
 }
 

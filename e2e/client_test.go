@@ -37,6 +37,7 @@ type submission struct {
 	Spec   spec
 	ID     string // the job id when accepted (202)
 	Status int    // 0 when no answer came
+	Reason string // the JSON error of a refusal
 	Err    error
 	Sent   time.Time
 	RTT    time.Duration
@@ -67,6 +68,11 @@ func (c *client) submit(ctx context.Context, s spec) submission {
 		return out
 	}
 	if resp.StatusCode != http.StatusAccepted {
+		var refused struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(b, &refused)
+		out.Reason = refused.Error
 		return out
 	}
 	var ok struct {

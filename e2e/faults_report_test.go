@@ -35,10 +35,41 @@ func (r faultReport) table() string {
 	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(&sb, "| %d | %d | %d (%s) | %d | %d | %d | %d | %d | %d | %d |\n\n", len(r.subs), r.t.Accepted, refused,
 		answers(codes), r.t.Completed, r.t.Lost, r.t.Doubled, r.t.Reruns, r.t.Unexpected, r.ready, r.dead)
-	sb.WriteString("| workers | worker kills (kill -9) | worker starts | exits on their own | RabbitMQ down | MinIO down | wall time |\n")
-	sb.WriteString("|---|---|---|---|---|---|---|\n")
-	fmt.Fprintf(&sb, "| %d | %d | %d | %d | %s s | %s s | %s s |\n", faultWorkers, kills, starts, own,
-		f(r.ch.rabbit.Seconds()), f(r.ch.minioOf.Seconds()), f(r.wall.Seconds()))
+	var slowest time.Duration
+	for _, x := range r.subs {
+		slowest = max(slowest, x.RTT)
+	}
+	sb.WriteString("| workers | worker kills (kill -9) | worker starts | exits on their own | RabbitMQ down | MinIO down | slowest POST | wall time |\n")
+	sb.WriteString("|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "| %d | %d | %d | %d | %s s | %s s | %s s | %s s |\n", faultWorkers, kills, starts, own,
+		f(r.ch.rabbit.Seconds()), f(r.ch.minioOf.Seconds()), f(slowest.Seconds()), f(r.wall.Seconds()))
+	if rs := reasons(r.subs); rs != "" {
+		sb.WriteString("\nRefusals, as the user read them:\n\n" + rs)
+	}
+	return sb.String()
+}
+
+// reasons lists the distinct refusals (status and error) with their counts.
+func reasons(subs []submission) string {
+	count := map[string]int{}
+	var order []string
+	for _, x := range subs {
+		if x.ID != "" {
+			continue
+		}
+		k := fmt.Sprintf("%d %s", x.Status, x.Reason)
+		if x.Status == 0 {
+			k = fmt.Sprintf("no answer: %v", x.Err)
+		}
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	var sb strings.Builder
+	for _, k := range order {
+		fmt.Fprintf(&sb, "- %d × `%s`\n", count[k], k)
+	}
 	return sb.String()
 }
 
@@ -70,8 +101,11 @@ must have exactly one complete entry (`+"`<id>.json`"+` and images 1..count, not
 more, metadata naming the job and its prompt). Asserted: lost = 0, doubled = 0.
 "Run again" counts entries whose metadata says `+"`attempt`"+` > 1: a job whose worker
 died or whose ack was lost ran again and overwrote its own keys, as designed.
-"Refused" are the 503s while RabbitMQ was down (the user is told to try again).
-Seed `+"`E2E_CHAOS_SEED=%d`"+`.
+"Refused" are the answers other than 202 (RabbitMQ down: the user is told to try
+again). "Entries without a 202" are jobs that ran although their submission was
+refused: the broker took the message but its confirm was lost with the connection,
+so the webui could not know (an unconfirmed publish is not proof of a lost one);
+a user who tries again then gets two entries, each under its own id. Seed `+"`E2E_CHAOS_SEED=%d`"+`.
 
 %s
 <details><summary>Fault timeline</summary>

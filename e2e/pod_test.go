@@ -127,23 +127,24 @@ func (p *pod) loop() {
 }
 
 // kill9 kills the running process with SIGKILL; the pod restarts it.
-func (p *pod) kill9() error {
+// It reports false when no process was running (between two runs).
+func (p *pod) kill9() (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopping || p.cur == nil {
-		return nil
+		return false, nil
 	}
 	select {
 	case <-p.cur.exited:
-		return nil // between two runs: nothing to kill
+		return false, nil
 	default:
 	}
 	p.cur.killed = true
 	p.kills++
 	if err := syscall.Kill(p.cur.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		return fmt.Errorf("kill -9 %s: %w", p.name, err)
+		return false, fmt.Errorf("kill -9 %s: %w", p.name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // stop ends the pod: SIGTERM, then SIGKILL after grace. It may be called

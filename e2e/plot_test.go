@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"path/filepath"
+	"runtime"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -63,7 +64,7 @@ func plotLatency(file, title string, ss []series, goals []float64, xMax float64)
 // linear scaling from one worker as a dashed line.
 func plotThroughput(file string, workers []int, rates []float64) (string, error) {
 	p := plot.New()
-	p.Title.Text = "Throughput, placeholder generator (0 ms)"
+	p.Title.Text = fmt.Sprintf("Throughput, placeholder generator, everything on %d cores", runtime.NumCPU())
 	p.X.Label.Text = "workers"
 	p.Y.Label.Text = "jobs per second"
 	p.Add(plotter.NewGrid())
@@ -90,6 +91,7 @@ func plotThroughput(file string, workers []int, rates []float64) (string, error)
 	p.Legend.Add("measured", l, s)
 	p.Legend.Add("linear from 1 worker", il)
 	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(10), -vg.Points(6)
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Min, p.X.Max = 0.5, float64(workers[len(workers)-1])+0.5
 	p.Y.Min, p.Y.Max = 0, top*1.1

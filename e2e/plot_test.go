@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"path/filepath"
 	"runtime"
 
@@ -25,6 +26,16 @@ func plotLatency(file, title string, ss []series, goals []float64, xMax float64)
 	p.Title.Text = title
 	p.X.Label.Text = "overhead (ms)"
 	p.Y.Label.Text = "share of jobs at or below"
+	step := 50.0
+	if xMax > 500 {
+		step = 100
+	}
+	xMax = math.Ceil(xMax/step) * step
+	var ticks []plot.Tick
+	for x := 0.0; x <= xMax; x += step {
+		ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprint(x)})
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, xMax, 0, 1
 	p.Add(plotter.NewGrid())
 	for i, s := range ss {

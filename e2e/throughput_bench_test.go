@@ -119,7 +119,9 @@ publish), then that many workers are started with `+"`GENERATOR=placeholder`"+` 
 per image, no process to start) and the queue is drained. Jobs per second count the
 entries' `+"`<id>.json`"+` times in the bucket, the first 10%% left out (workers
 connecting); "drain" is from starting the workers to the last entry. No browser is
-connected, so the webui renders no cards.
+connected, so the webui renders no cards. Every program of the stack and the client
+share this machine's cores: past a worker per core the figure is the machine's
+ceiling (the workers, RabbitMQ and MinIO compete for the CPU), not the workers'.
 
 | workers | jobs/s | drain (s) | jobs/s incl. start | per worker | submissions/s (with confirms) | POST p50 / p99 (ms) | lost / doubled |
 |---|---|---|---|---|---|---|---|

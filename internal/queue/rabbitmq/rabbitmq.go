@@ -73,9 +73,12 @@ func (q *Queue) Publish(ctx context.Context, m queue.Message) error {
 }
 
 // publish sends one message on the confirm channel and waits for its confirm.
-// A publish that fails before reaching the broker is tried again on the next
-// link; one that reached it but got no confirm is reported, not repeated, so
-// a job is never published twice behind the caller's back.
+// When the link dies before the confirm comes, nobody knows whether the
+// broker kept the message, so it is published again on the next link (while
+// ctx allows): a job is then queued once or twice, never lost. Twice is
+// harmless: the job id names its objects, so a second run overwrites them
+// (DESIGN §2.3), and the caller is never told "failed" about a job that
+// will run. A nack is the broker's clear refusal: an error, not retried.
 func (q *Queue) publish(ctx context.Context, exchange, key string, p amqp.Publishing) error {
 	ctx, cancel := context.WithTimeout(ctx, q.opts.ConfirmWait)
 	defer cancel()
@@ -98,6 +101,8 @@ func (q *Queue) publish(ctx context.Context, exchange, key string, p amqp.Publis
 		switch {
 		case err != nil:
 			return fmt.Errorf("%w: %v", queue.ErrUnconfirmed, err)
+		case !ok && l.ch.IsClosed():
+			continue // the link died, which resolves every pending confirm as false
 		case !ok:
 			return fmt.Errorf("%w: the broker refused it (nack)", queue.ErrUnconfirmed)
 		}

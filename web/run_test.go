@@ -63,6 +63,12 @@ func TestRunInEmbeddedMode(t *testing.T) {
 		return getJSON(base+accepted.Jobs[0].StatusURL, &j) == http.StatusOK && j.Status == "done" &&
 			getJSON(base+"/api/images", &page) == http.StatusOK && len(page.Entries) == 1 && page.Entries[0].ID == j.ID
 	})
+	stopRun(t, cancel, done)
+}
+
+// stopRun ends Run's context and waits for it to return nil.
+func stopRun(t *testing.T, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	cancel()
 	select {
 	case err := <-done:
@@ -70,7 +76,7 @@ func TestRunInEmbeddedMode(t *testing.T) {
 			t.Fatalf("Run: %v", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not stop")
+		t.Fatal("Run did not stop within 30s of its context ending")
 	}
 }
 
@@ -129,15 +135,7 @@ func TestRunInProductionMode(t *testing.T) {
 	}
 
 	events := openEvents(t, context.Background(), base)
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	stopRun(t, cancel, done)
 	events.ends(10 * time.Second)
 }
 
@@ -167,13 +165,5 @@ func TestRunAnswersHealthWhileConnecting(t *testing.T) {
 	if code := getJSON(base+"/api/images", nil); code != http.StatusServiceUnavailable {
 		t.Errorf("/api/images while connecting: %d, want 503", code)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not stop while connecting")
-	}
+	stopRun(t, cancel, done)
 }

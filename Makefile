@@ -34,7 +34,7 @@ build: ## Build bin/webui and bin/worker
 
 .PHONY: generate
 generate: ## Regenerate the templ components (*_templ.go are committed)
-	$(GO) tool templ generate
+	$(GO) tool templ generate -path web/components
 
 .PHONY: deps
 deps: ## Install what the tests need: rabbitmq-server, chromium (Debian), minio (Go)

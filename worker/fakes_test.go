@@ -58,6 +58,9 @@ func (d *fakeDelivery) settle(ctx context.Context, kind, reason string) error {
 
 func (d *fakeDelivery) Ack(ctx context.Context) error     { return d.settle(ctx, "ack", "") }
 func (d *fakeDelivery) Requeue(ctx context.Context) error { return d.settle(ctx, "requeue", "") }
+func (d *fakeDelivery) Stamp(ctx context.Context, id string) error {
+	return d.settle(ctx, "stamp", id)
+}
 func (d *fakeDelivery) Dead(ctx context.Context, reason string) error {
 	return d.settle(ctx, "dead", reason)
 }

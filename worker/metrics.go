@@ -44,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.generation = register(reg, m.generation)
 	m.upload = register(reg, m.upload)
 	m.inFlight = register(reg, m.inFlight)
-	for _, o := range []string{OutcomeDone, OutcomeRetry, OutcomeDead, OutcomeInvalid, OutcomeRequeued, OutcomeLost} {
+	for _, o := range []string{OutcomeDone, OutcomeRetry, OutcomeDead, OutcomeInvalid, OutcomeRequeued, OutcomeLost, OutcomeStamped} {
 		m.jobs.WithLabelValues(o) // show every outcome at 0
 	}
 	return m

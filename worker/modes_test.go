@@ -50,7 +50,7 @@ func TestOneShotOnAnEmptyQueueReturnsAfterTheWait(t *testing.T) {
 func TestLoopRunsJobsUntilStopped(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	ds := []*fakeDelivery{newDelivery("", `{"prompt":"a"}`), newDelivery("", `{"prompt":"b"}`), newDelivery("", `{"prompt":"c"}`)}
+	ds := []*fakeDelivery{newDelivery("job-a", `{"prompt":"a"}`), newDelivery("job-b", `{"prompt":"b"}`), newDelivery("job-c", `{"prompt":"c"}`)}
 	for _, d := range ds {
 		f.cons.ch <- d
 	}

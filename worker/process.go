@@ -22,6 +22,7 @@ const (
 	OutcomeInvalid  = "invalid"  // malformed or invalid message; dead-lettered at once
 	OutcomeRequeued = "requeued" // shutdown or store unreachable; given back unchanged
 	OutcomeLost     = "lost"     // the connection died before the settle; the broker requeued it
+	OutcomeStamped  = "stamped"  // came without an id; back to the queue under a new one
 )
 
 // failure is why a job did not finish, sorted by what the queue must do.
@@ -33,13 +34,26 @@ type failure struct {
 func (f *failure) Error() string { return f.reason }
 
 // process runs one delivery through the whole job and settles it exactly
-// once. Every path ends in one settle and one log line.
-func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) {
+// once. Every path ends in one settle and one log line. It reports stamped
+// when the message only got its id (no job ran).
+func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) (stamped bool) {
 	start := time.Now()
 	w.m.inFlight.Inc()
 	defer w.m.inFlight.Dec()
 
 	m, perr := job.Parse(d.Body(), w.limits)
+	if perr == nil && !hasStableID(m, d) {
+		// An id made up here would change with every redelivery, and a
+		// worker killed mid-job would leave a second entry: give the
+		// message an id for good first, and run it when it comes back.
+		id := job.NewID()
+		sctx, scancel := settleContext(ctx)
+		defer scancel()
+		err := d.Stamp(sctx, id)
+		w.finish(w.log.With("job_id", id), OutcomeStamped, start, err,
+			"reason", "the message had no id; it is back in the queue under this one")
+		return true
+	}
 	m.ID = resolveID(m, d)
 	log := w.log.With("job_id", m.ID)
 	attempt := d.Failures() + d.Returns() + 1
@@ -88,6 +102,7 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) {
 			ev.send(with(base, state, err.Error()))
 		}
 	}
+	return false
 }
 
 // settleContext bounds one settle. It is made when the job is over, not
@@ -231,6 +246,12 @@ func roundSeconds(d time.Duration) float64 {
 
 // resolveID is the job id: the body's id, else the message-id, else a new
 // one. Only ids that are safe as object keys are taken.
+// hasStableID reports whether the message names its job the same on every
+// delivery: by its body's id or by its AMQP message-id.
+func hasStableID(m job.Message, d queue.Delivery) bool {
+	return m.ID != "" && store.ValidID(m.ID) || d.ID() != "" && store.ValidID(d.ID())
+}
+
 func resolveID(m job.Message, d queue.Delivery) string {
 	switch {
 	case m.ID != "" && store.ValidID(m.ID):

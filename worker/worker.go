@@ -117,7 +117,12 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.giveBack(ctx, d)
 			return nil
 		}
-		w.process(ctx, d, ev)
+		stamped := w.process(ctx, d, ev)
+		if stamped && w.cfg.ExitAfterOneTask && ctx.Err() == nil {
+			// The message only got its id and went back to the queue: this
+			// process still owes one job, so take one anew.
+			return w.Run(ctx)
+		}
 		if w.cfg.ExitAfterOneTask || ctx.Err() != nil {
 			return nil
 		}

@@ -102,6 +102,12 @@ type Delivery interface {
 	// Dead sends the message to the dead-letter queue now with the reason in
 	// a header: it is malformed or invalid and will never succeed.
 	Dead(ctx context.Context, reason string) error
+	// Stamp gives a message that came without any id (the old system's
+	// publisher set none) the message-id id for good: the message goes back
+	// to the tail of the queue with it, and this copy is acked. Every later
+	// run of the job then names its objects the same, so a worker killed
+	// mid-job leads to an overwrite, not to a second entry.
+	Stamp(ctx context.Context, id string) error
 }
 
 // Publisher puts jobs on the queue.

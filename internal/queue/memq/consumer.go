@@ -175,3 +175,14 @@ func (d *delivery) Retry(ctx context.Context, reason string) (bool, error) {
 func (d *delivery) Dead(ctx context.Context, reason string) error {
 	return d.settle(func(q *Queue, m *message) { q.deadLetter(m, reason) })
 }
+
+// Stamp sets the message-id and puts the message at the tail, as the
+// RabbitMQ implementation's republished copy would be (with a fresh return
+// count).
+func (d *delivery) Stamp(ctx context.Context, id string) error {
+	return d.settle(func(q *Queue, m *message) {
+		m.id = id
+		m.returns = 0
+		q.ready = append(q.ready, m)
+	})
+}

@@ -214,3 +214,26 @@ func testLen(t *testing.T, f *fixture) {
 	f.settle("requeue", d.Requeue(f.ctx()))
 	f.waitReady(2)
 }
+
+// A message published without an id is stamped: it comes back at the tail,
+// after what was waiting, with the id, its body and its failure count.
+func testStamp(t *testing.T, f *fixture) {
+	f.open(queue.Options{})
+	f.publish("", `{"prompt":"old webui"}`)
+	f.publish("b", `{"prompt":"b"}`)
+	c := f.consumer()
+	d := f.next(c, "")
+	f.settle("stamp", d.Stamp(f.ctx(), "stamped-id"))
+	f.settle("ack b", f.next(c, "b").Ack(f.ctx()))
+	d = f.next(c, "stamped-id")
+	if string(d.Body()) != `{"prompt":"old webui"}` || d.Failures() != 0 {
+		t.Errorf("stamped: body %q failures %d", d.Body(), d.Failures())
+	}
+	if err := d.Stamp(f.ctx(), "again"); err != nil {
+		t.Fatalf("stamp of a stamped message: %v", err)
+	}
+	f.settle("ack", f.next(c, "again").Ack(f.ctx()))
+	f.settle("stop", c.Stop())
+	f.waitReady(0)
+	f.waitDead(0)
+}

@@ -74,6 +74,7 @@ func Run(t *testing.T, h Harness) {
 		{"DeliveryLimitDeadLetters", testDeliveryLimit},
 		{"RetryCountsFailuresThenDeadLetters", testRetry},
 		{"DeadAtOnceWithReason", testDead},
+		{"StampGivesAnIDForGood", testStamp},
 		{"SecondSettleIsErrSettled", testErrSettled},
 		{"LenCountsReadyOnly", testLen},
 		{"StatusFansOutToEverySubscriber", testStatusFanOut},

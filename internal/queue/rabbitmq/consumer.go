@@ -238,6 +238,22 @@ func (d *delivery) dead(ctx context.Context, reason string, failures int) error 
 	})
 }
 
+// Stamp publishes the message again to the tail with message-id id
+// (confirmed), then acks this copy. A crash between the two leaves the
+// id-less copy too, which is stamped again: at worst two entries, in that
+// instant only, instead of during the whole job.
+func (d *delivery) Stamp(ctx context.Context, id string) error {
+	return d.settle(func() error {
+		p := d.copy("", d.Failures())
+		p.MessageId = id
+		if err := d.c.q.publish(ctx, "", d.c.q.opts.Name, p); err != nil {
+			_ = d.d.Nack(false, true)
+			return fmt.Errorf("rabbitmq: stamp: %w", err)
+		}
+		return d.d.Ack(false)
+	})
+}
+
 // copy is the message as it came, with the failure count and reason set.
 func (d *delivery) copy(reason string, failures int) amqp.Publishing {
 	h := amqp.Table{}
@@ -251,7 +267,9 @@ func (d *delivery) copy(reason string, failures int) amqp.Publishing {
 	if len(reason) > 1024 {
 		reason = reason[:1024]
 	}
-	h[queue.HeaderReason] = reason
+	if reason != "" {
+		h[queue.HeaderReason] = reason
+	}
 	return amqp.Publishing{
 		Headers:      h,
 		ContentType:  d.d.ContentType,

@@ -103,15 +103,8 @@ func (it *itest) publish(m job.Message) {
 // no message-id.
 func (it *itest) publishPlain(body string) {
 	it.t.Helper()
-	conn, err := amqp.Dial(it.rabbit)
-	if err != nil {
-		it.t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		it.t.Fatal(err)
-	}
+	ch := testenv.AMQPChannel(it.t, it.rabbit)
+	defer ch.Close()
 	if err := ch.PublishWithContext(ctxT(it.t, 10*time.Second), "", it.opts.Name,
 		false, // mandatory
 		false, // immediate

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/store"
@@ -119,22 +117,7 @@ func TestPoisonJobIsDeadLetteredAndOthersAreDone(t *testing.T) {
 // deadReason reads the reason header of the first dead letter (and leaves it).
 func (it *itest) deadReason() string {
 	it.t.Helper()
-	conn, err := amqp.Dial(it.rabbit)
-	if err != nil {
-		it.t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		it.t.Fatal(err)
-	}
-	m, ok, err := ch.Get(queue.DeadName(it.opts.Name), false)
-	if err != nil || !ok {
-		it.t.Fatalf("get dead letter: ok=%v err=%v", ok, err)
-	}
-	defer m.Nack(false, true)
-	s, _ := m.Headers[queue.HeaderReason].(string)
-	return s
+	return testenv.PeekHeader(it.t, it.rabbit, queue.DeadName(it.opts.Name), queue.HeaderReason)
 }
 
 // MinIO down while the worker uploads, then back: the job completes.

@@ -25,7 +25,7 @@ func TestContract(t *testing.T) {
 func deadLetters(t *testing.T, q queue.Queue) []queuetest.DeadLetter {
 	t.Helper()
 	rq := q.(*Queue)
-	ch := plainChannel(t, rq.url)
+	ch := testenv.AMQPChannel(t, rq.url)
 	defer ch.Close() // gives back every message taken below
 	var out []queuetest.DeadLetter
 	for {

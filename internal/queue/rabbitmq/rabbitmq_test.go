@@ -132,7 +132,7 @@ func TestSeedStylePublisherIsConsumable(t *testing.T) {
 	t.Parallel()
 	f := setup(t, queue.Options{})
 	// A plain client, as the old webui published: no message-id, no headers.
-	ch := plainChannel(t, f.url)
+	ch := testenv.AMQPChannel(t, f.url)
 	if err := ch.Publish("", f.opts.Name, false, false, amqp.Publishing{Body: []byte(`{"prompt": "green dog", "count": 2}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestDeliveryLimitDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitCount("dead", f.q.DeadLen, 1)
-	reason := deadHeader(t, f, "x-first-death-reason")
+	reason := testenv.PeekHeader(t, f.url, queue.DeadName(f.opts.Name), "x-first-death-reason")
 	if reason != "delivery_limit" {
 		t.Errorf("dead-letter reason: got %q, want delivery_limit", reason)
 	}
@@ -227,7 +227,7 @@ func TestRetryCountsFailuresApartAndDeadLettersWithReason(t *testing.T) {
 	}
 	f.waitCount("ready", f.q.Len, 0)
 	f.waitCount("dead", f.q.DeadLen, 1)
-	if got := deadHeader(t, f, queue.HeaderReason); got != "exit status 1 (try 3)" {
+	if got := testenv.PeekHeader(t, f.url, queue.DeadName(f.opts.Name), queue.HeaderReason); got != "exit status 1 (try 3)" {
 		t.Errorf("reason header: %q", got)
 	}
 }
@@ -242,23 +242,9 @@ func TestDeadAtOnceWithReason(t *testing.T) {
 	}
 	f.waitCount("dead", f.q.DeadLen, 1)
 	f.waitCount("ready", f.q.Len, 0)
-	if got := deadHeader(t, f, queue.HeaderReason); !strings.HasPrefix(got, "malformed job message") {
+	if got := testenv.PeekHeader(t, f.url, queue.DeadName(f.opts.Name), queue.HeaderReason); !strings.HasPrefix(got, "malformed job message") {
 		t.Errorf("reason header: %q", got)
 	}
-}
-
-// deadHeader reads one header of the first dead-lettered message (and
-// leaves it there).
-func deadHeader(t *testing.T, f *fixture, key string) string {
-	t.Helper()
-	ch := plainChannel(t, f.url)
-	m, ok, err := ch.Get(queue.DeadName(f.opts.Name), false)
-	if err != nil || !ok {
-		t.Fatalf("get dead letter: ok=%v err=%v", ok, err)
-	}
-	defer m.Nack(false, true)
-	s, _ := m.Headers[key].(string)
-	return s
 }
 
 // killConsumer ends a consumer's connection without settling, as the death
@@ -289,20 +275,4 @@ func TestConsumerReconnectsAfterConnectionLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.waitCount("ready", f.q.Len, 0)
-}
-
-// plainChannel is a channel of a plain client of its own, as another program
-// (the old webui, an operator's tool) would use; closed when the test ends.
-func plainChannel(t *testing.T, url string) *amqp.Channel {
-	t.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
 }

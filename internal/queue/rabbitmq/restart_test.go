@@ -54,7 +54,7 @@ func TestOldNonDurableQueueIsAClearError(t *testing.T) {
 	t.Parallel()
 	url := testenv.RabbitMQ(t).URL
 	name := testenv.UniqueName("tasks")
-	ch := plainChannel(t, url)
+	ch := testenv.AMQPChannel(t, url)
 	if _, err := ch.QueueDeclare(name, false, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -119,10 +119,14 @@ func (r *reader) duration(name string, def, min, max time.Duration) time.Duratio
 
 func (r *reader) addr(name, def string) string {
 	v := r.str(name, def)
+	r.checkAddr(name, v)
+	return v
+}
+
+func (r *reader) checkAddr(name, v string) {
 	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
 		r.fail(name, "want host:port or :port, such as :3000, got %q", v)
 	}
-	return v
 }
 
 func (r *reader) err() error { return errors.Join(r.errs...) }

@@ -107,7 +107,7 @@ func LoadWorker(getenv func(string) string) (Worker, error) {
 		r.fail("GENERATOR", "want fastsdcpu or placeholder, got %q", c.Generator)
 	}
 	if c.MetricsAddr != "off" {
-		r.addr("METRICS_ADDR", ":8080")
+		r.checkAddr("METRICS_ADDR", c.MetricsAddr)
 	}
 	c.described = r.describe()
 	return c, r.err()

@@ -35,7 +35,9 @@ func run(t *testing.T, s store.Store) *fixture { t.Helper(); return runWith(t, s
 func runWith(t *testing.T, s store.Store, resync time.Duration) *fixture {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ix := gallery.New(s, gallery.Options{Resync: resync, Log: log})
+	// MinResync = Resync: a fixed interval, so that no relisting the test did
+	// not ask for stands in for a notification.
+	ix := gallery.New(s, gallery.Options{Resync: resync, MinResync: resync, Log: log})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx) }()

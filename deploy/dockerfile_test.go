@@ -20,7 +20,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// fastsdcpuCommit is the upstream commit the old system vendored (DESIGN §3).
+// fastsdcpuCommit is the upstream commit the old system vendored (docs/design.md §3).
 const fastsdcpuCommit = "1a54232d16663803f0d1d121ec00567c9bc129b6"
 
 var dockerfiles = []string{"Dockerfile.webui", "Dockerfile.worker"}

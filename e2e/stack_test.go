@@ -87,7 +87,7 @@ func newStack(t testing.TB, opts options) *stack {
 	return s
 }
 
-// common is the environment of both programs (DESIGN §2.4).
+// common is the environment of both programs (docs/design.md §2.4).
 func (s *stack) common() []string {
 	return []string{
 		"AMQP_URL=" + s.rabbit.URL,

@@ -7,7 +7,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// routes lists every route of the webui (DESIGN §2.5).
+// routes lists every route of the webui (docs/design.md §2.5).
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.instrument, securityHeaders, crossOriginProtection, middleware.Recoverer, clientIP)

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// validationCases are the rules of DESIGN §2.1 and the stop list: each breaks
+// validationCases are the rules of docs/design.md §2.1 and the stop list: each breaks
 // one field and names the reason the user must see.
 var validationCases = []struct {
 	name, field, reason string

@@ -15,7 +15,7 @@ import (
 	"github.com/sdkeda/sdkeda/internal/job"
 )
 
-// FastSDCPU runs the fastsdcpu CLI (DESIGN §3) once per job:
+// FastSDCPU runs the fastsdcpu CLI (docs/design.md §3) once per job:
 //
 //	PYTHON src/app.py --prompt=VALUE --number_of_images=N [--flag=VALUE ...]
 //

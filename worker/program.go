@@ -24,7 +24,7 @@ import (
 )
 
 // Run is the worker program: `worker` consumes jobs (configured by the
-// environment, DESIGN §2.4), `worker generate ...` makes images locally with
+// environment, docs/design.md §2.4), `worker generate ...` makes images locally with
 // no queue and no store. SIGTERM and SIGINT stop it gracefully; a second
 // signal ends it at once.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

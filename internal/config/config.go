@@ -1,5 +1,5 @@
 // Package config reads the environment of both programs into typed structs,
-// once, with defaults and validation in one place (DESIGN §2.4). Every error
+// once, with defaults and validation in one place (docs/design.md §2.4). Every error
 // names the variable and the form it expects; String prints the effective
 // configuration with secrets redacted.
 package config

@@ -1,5 +1,5 @@
 // Package gallery is the webui's in-memory index of the complete entries of
-// the bucket (DESIGN §2.3): filled by one listing at start, kept by the store's
+// the bucket (docs/design.md §2.3): filled by one listing at start, kept by the store's
 // change notifications, and re-checked by a periodic full listing because
 // notifications can be lost. A page costs O(page): entries are kept sorted
 // newest first and paged by cursor; metadata JSON is read lazily for the

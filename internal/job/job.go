@@ -1,4 +1,4 @@
-// Package job holds the job message of the queue `tasks` (DESIGN §2.1) and the
+// Package job holds the job message of the queue `tasks` (docs/design.md §2.1) and the
 // status events the worker publishes about it: one type each, one decoder, one
 // validator, shared by the webui (which publishes) and the worker (which
 // consumes).
@@ -39,7 +39,7 @@ type Limits struct {
 	MaxCount        int
 }
 
-// DefaultLimits are the bounds of DESIGN §2.1.
+// DefaultLimits are the bounds of docs/design.md §2.1.
 var DefaultLimits = Limits{MaxPromptLength: 1000, MaxCount: 4}
 
 // Size and step bounds of the optional generator parameters.

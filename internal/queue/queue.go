@@ -1,4 +1,4 @@
-// Package queue is the job queue of DESIGN §2.2, behind one small set of
+// Package queue is the job queue of docs/design.md §2.2, behind one small set of
 // interfaces with two implementations: RabbitMQ (package queue/rabbitmq) for
 // production and an in-process queue (package queue/memq) for the embedded
 // mode. Both keep the same semantics, checked by one contract suite

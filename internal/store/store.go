@@ -1,4 +1,4 @@
-// Package store is the image store of DESIGN §2.3: the bucket `images` with
+// Package store is the image store of docs/design.md §2.3: the bucket `images` with
 // `<id>-<n>.png` and `<id>.json` per job, derived objects under their own
 // prefix. One interface, two implementations: MinIO or any S3 (package
 // store/s3store) and a directory (package store/fsstore) for the embedded mode,

@@ -1,6 +1,6 @@
 // Package gallerytest has fakes for tests and benchmarks of the gallery and
 // its users: a fast in-memory store.Store with change notifications, and
-// helpers that put entries in the layout of DESIGN §2.3.
+// helpers that put entries in the layout of docs/design.md §2.3.
 package gallerytest
 
 import (

@@ -77,7 +77,7 @@ func (q *Queue) Publish(ctx context.Context, m queue.Message) error {
 // broker kept the message, so it is published again on the next link (while
 // ctx allows): a job is then queued once or twice, never lost. Twice is
 // harmless: the job id names its objects, so a second run overwrites them
-// (DESIGN §2.3), and the caller is never told "failed" about a job that
+// (docs/design.md §2.3), and the caller is never told "failed" about a job that
 // will run. A nack is the broker's clear refusal: an error, not retried.
 func (q *Queue) publish(ctx context.Context, exchange, key string, p amqp.Publishing) error {
 	ctx, cancel := context.WithTimeout(ctx, q.opts.ConfirmWait)

@@ -24,7 +24,7 @@ func (e *TopologyError) Error() string {
 
 var inequivalent = regexp.MustCompile(`inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'[^:]*: (.*)$`)
 
-// declare makes the topology of DESIGN §2.2, idempotently: the durable quorum
+// declare makes the topology of docs/design.md §2.2, idempotently: the durable quorum
 // work queue with its delivery limit, dead-lettering into the durable
 // dead-letter queue, and the status exchange. Both programs call it on every
 // (re)connect; RabbitMQ accepts a declaration equal to the existing one.

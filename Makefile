@@ -42,9 +42,11 @@ deps: ## Install what the tests need: rabbitmq-server, chromium (Debian), minio 
 
 .PHONY: test
 test: deps ## Run every test (unit, integration against real RabbitMQ and MinIO, browser), installing what is missing
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
-	cd deploy && $(GO) test -count=1 ./...
+	cd deploy && $(GO) mod tidy -diff && $(GO) test -count=1 ./...
+	cd docs/plot && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: test-short
 test-short: ## Quick loop: unit tests only (skips the services; never used by CI)
@@ -54,6 +56,11 @@ test-short: ## Quick loop: unit tests only (skips the services; never used by CI
 bench: deps ## Run the benchmarks against real RabbitMQ and MinIO; figures go to docs/benchmarks.md
 	$(GO) test -p 1 -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m $$($(GO) list ./... | grep -v '/e2e$$')
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./e2e/
+	$(MAKE) plots
+
+.PHONY: plots
+plots: ## Draw docs/bench-*.png from the numbers the benchmarks wrote (docs/bench-*.json), with docs/plot
+	cd docs/plot && $(GO) run . ..
 
 .PHONY: chaos
 chaos: deps ## Run the full fault suite (200 jobs; kill -9 workers, restart RabbitMQ, stop MinIO); figures go to docs/benchmarks.md

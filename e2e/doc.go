@@ -15,7 +15,9 @@
 //     10 s during a run; nothing lost, nothing doubled. A short form runs in
 //     `go test ./...`; `make chaos` runs the long one (E2E_CHAOS_JOBS=200).
 //
-// The benchmarks write their figures to docs/benchmarks.md and draw
-// docs/bench-*.png themselves (`make bench`). Tests assert counts only,
-// never times.
+// The benchmarks write their figures to docs/benchmarks.md and the numbers
+// of its charts to docs/bench-*.json; `make plots` (the last step of `make
+// bench`) draws those into docs/bench-*.png with docs/plot, a module of its
+// own that keeps the charting libraries out of the programs' module. Tests
+// assert counts only, never times.
 package e2e

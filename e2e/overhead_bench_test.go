@@ -76,18 +76,18 @@ func BenchmarkPipelineOverhead(b *testing.B) {
 		b.ReportMetric(d.P99, p+"done_p99_ms")
 		b.ReportMetric(g.P50, p+"gallery_p50_ms")
 		b.ReportMetric(g.P99, p+"gallery_p99_ms")
-		ss = append(ss, series{fmt.Sprintf("%d worker(s), to done", r.Workers), d.sorted},
-			series{fmt.Sprintf("%d worker(s), to gallery", r.Workers), g.sorted})
+		ss = append(ss, series{Name: fmt.Sprintf("%d worker(s), to done", r.Workers), Values: d.sorted},
+			series{Name: fmt.Sprintf("%d worker(s), to gallery", r.Workers), Values: g.sorted})
 	}
 	xMax := 250.0
 	for _, x := range ss {
 		xMax = max(xMax, 1.2*summarize(x.Values).P99)
 	}
-	png, err := plotLatency("bench-overhead.png", "Pipeline overhead: POST to SSE, minus generation", ss, []float64{50, 200}, xMax)
+	path, err := writeChart("overhead", latencyChart("Pipeline overhead: POST to SSE, minus generation", ss, []float64{50, 200}, xMax))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("plot: %s", png)
+	b.Logf("chart: %s (make plots draws it)", path)
 	writeSection(b, "overhead", overheadSection(runs, jobs, load), machineFacts(s.rabbit.URL))
 }
 

@@ -17,7 +17,7 @@ import (
 // facts, and keeps the others as they were. The prose around them lives
 // here, so the file is always whole.
 
-// docsDir is where benchmarks.md and the plots go (E2E_DOCS_DIR overrides).
+// docsDir is where benchmarks.md and the charts go (E2E_DOCS_DIR overrides).
 func docsDir() string {
 	if d := os.Getenv("E2E_DOCS_DIR"); d != "" {
 		return d
@@ -45,7 +45,7 @@ machine below; no test asserts a time. The fault suite asserts counts only.
 
 | command | what runs | writes |
 |---|---|---|
-| ` + "`make bench`" + ` | every package's benchmarks, then ` + "`go test -run '^$' -bench . -benchtime 1x -count 1 ./e2e/`" + ` | the overhead, throughput and burst sections, ` + "`docs/bench-*.png`" + ` |
+| ` + "`make bench`" + ` | every package's benchmarks, then ` + "`go test -run '^$' -bench . -benchtime 1x -count 1 ./e2e/`" + ` | the overhead, throughput and burst sections, ` + "`docs/bench-*.json`" + `, drawn into ` + "`docs/bench-*.png`" + ` by ` + "`make plots`" + ` (` + "`docs/plot`" + `) |
 | ` + "`make chaos`" + ` | ` + "`E2E_CHAOS_JOBS=200 go test -run '^TestFaults$' -count 1 -v ./e2e/`" + ` | the faults section |
 | ` + "`go test ./e2e/`" + ` (in ` + "`make test`" + ` and CI) | the short fault suite: 40 jobs, one kill round, one RabbitMQ restart, one MinIO stop | nothing |
 

@@ -44,11 +44,11 @@ func BenchmarkThroughput(b *testing.B) {
 		b.ReportMetric(r.Rate, fmt.Sprintf("w%d_jobs/s", r.Workers))
 		b.ReportMetric(r.SubmitRate, fmt.Sprintf("fill%d_submits/s", r.Workers))
 	}
-	png, err := plotThroughput("bench-throughput.png", workers, rates)
+	path, err := writeChart("throughput", throughputChart(workers, rates))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("plot: %s", png)
+	b.Logf("chart: %s (make plots draws it)", path)
 	writeSection(b, "throughput", throughputSection(rounds, n, load), machineFacts(s.rabbit.URL))
 }
 

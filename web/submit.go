@@ -30,16 +30,6 @@ type submitError struct {
 
 func (e *submitError) Error() string { return e.Message }
 
-// field returns the reason given for a field, or "".
-func (e *submitError) field(name string) string {
-	for _, f := range e.Fields {
-		if f.Field == name {
-			return f.Reason
-		}
-	}
-	return ""
-}
-
 // publishTimeout bounds one submission's publishes and confirms.
 const publishTimeout = 15 * time.Second
 

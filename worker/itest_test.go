@@ -30,7 +30,7 @@ func TestGreenDogFromAPlainClient(t *testing.T) {
 		t.Fatalf("one-shot worker: %v", err)
 	}
 	es := it.waitEntries(1)
-	id := es[0].ID
+	id := es[0]
 	objs := it.objects()
 	want := []string{id + "-1.png", id + "-2.png", id + ".json"}
 	for _, k := range want {

@@ -28,7 +28,7 @@ type rec struct {
 	gen      uint32 // the last Resync whose listing had it
 }
 
-// newer orders the tree newest first, as store.Newer: by time, then id.
+// newer orders the tree newest first: by time, then id.
 func newer(a, b *rec) bool {
 	if a.mod != b.mod {
 		return a.mod > b.mod
@@ -78,8 +78,9 @@ type Index struct {
 	// of a few MB, and a first page asks for dozens.
 	thumbSem chan struct{}
 
+	// stats are what the tests observe (export_test.go).
 	stats struct {
-		dropped, resyncs, resyncChanges, metaLoads, thumbsMade atomic.Uint64
+		dropped, resyncs, resyncChanges, thumbsMade atomic.Uint64
 	}
 }
 
@@ -109,28 +110,6 @@ func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.tree.Len()
-}
-
-// Stats are counters for /metrics.
-type Stats struct {
-	Entries       int    // complete entries
-	Dropped       uint64 // events not delivered to slow subscribers
-	Resyncs       uint64 // full listings done
-	ResyncChanges uint64 // differences the listings found: lost notifications
-	MetaLoads     uint64 // metadata JSON reads
-	ThumbsMade    uint64 // thumbnails generated
-}
-
-// Stats returns the counters.
-func (ix *Index) Stats() Stats {
-	return Stats{
-		Entries:       ix.Len(),
-		Dropped:       ix.stats.dropped.Load(),
-		Resyncs:       ix.stats.resyncs.Load(),
-		ResyncChanges: ix.stats.resyncChanges.Load(),
-		MetaLoads:     ix.stats.metaLoads.Load(),
-		ThumbsMade:    ix.stats.thumbsMade.Load(),
-	}
 }
 
 // The mutations below run with ix.mu held for writing.

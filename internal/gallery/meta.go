@@ -32,7 +32,6 @@ func (ix *Index) readMeta(ctx context.Context, id string) (*Meta, store.Object, 
 	if err != nil {
 		return nil, obj, fmt.Errorf("gallery: read %s: %w", store.MetadataKey(id), err)
 	}
-	ix.stats.metaLoads.Add(1)
 	return ParseMeta(b), obj, nil
 }
 

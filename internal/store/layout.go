@@ -1,10 +1,8 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -68,77 +66,6 @@ func ParseKey(key string) (kind Kind, id string, n int) {
 		return Other, "", 0
 	}
 	return k, base[:i], num
-}
-
-// Entry is one job's result in the bucket: its metadata JSON and its images.
-// An entry is complete when its JSON exists (the worker uploads it last).
-type Entry struct {
-	ID       string
-	Metadata Object
-	Images   []Object // in image-number order
-}
-
-// Complete reports whether the metadata JSON exists.
-func (e Entry) Complete() bool { return e.Metadata.Key != "" }
-
-// Entries groups objects into entries and returns the complete ones, newest
-// first (by the time of their metadata JSON, then by id).
-func Entries(objs []Object) []Entry {
-	type acc struct {
-		e    Entry
-		imgs map[int]Object
-	}
-	by := map[string]*acc{}
-	get := func(id string) *acc {
-		a := by[id]
-		if a == nil {
-			a = &acc{e: Entry{ID: id}, imgs: map[int]Object{}}
-			by[id] = a
-		}
-		return a
-	}
-	for _, o := range objs {
-		switch kind, id, n := ParseKey(o.Key); kind {
-		case Metadata:
-			get(id).e.Metadata = o
-		case Image:
-			get(id).imgs[n] = o
-		}
-	}
-	out := make([]Entry, 0, len(by))
-	for _, a := range by {
-		if !a.e.Complete() {
-			continue
-		}
-		nums := make([]int, 0, len(a.imgs))
-		for n := range a.imgs {
-			nums = append(nums, n)
-		}
-		sort.Ints(nums)
-		for _, n := range nums {
-			a.e.Images = append(a.e.Images, a.imgs[n])
-		}
-		out = append(out, a.e)
-	}
-	sort.Slice(out, func(i, j int) bool { return Newer(out[i], out[j]) })
-	return out
-}
-
-// Newer orders entries newest first, by metadata time then id.
-func Newer(a, b Entry) bool {
-	if !a.Metadata.Modified.Equal(b.Metadata.Modified) {
-		return a.Metadata.Modified.After(b.Metadata.Modified)
-	}
-	return a.ID > b.ID
-}
-
-// ListEntries lists the complete entries of s, newest first.
-func ListEntries(ctx context.Context, s Store) ([]Entry, error) {
-	objs, err := s.List(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	return Entries(objs), nil
 }
 
 // SameETag compares ETags whatever their quoting.

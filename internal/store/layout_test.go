@@ -2,7 +2,6 @@ package store
 
 import (
 	"testing"
-	"time"
 )
 
 func TestParseKey(t *testing.T) {
@@ -44,23 +43,5 @@ func TestParseKey(t *testing.T) {
 		if k, got, n := ParseKey(ThumbKey(id, 2)); k != Thumb || got != id || n != 2 {
 			t.Errorf("ThumbKey round trip %s", id)
 		}
-	}
-}
-
-func TestEntriesCompleteOnlyNewestFirst(t *testing.T) {
-	t.Parallel()
-	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	objs := []Object{
-		{Key: "a-2.png"}, {Key: "a-1.png"}, {Key: "a.json", Modified: t0},
-		{Key: "b-1.png"}, {Key: "b.json", Modified: t0.Add(time.Minute)},
-		{Key: "c-1.png"}, // no JSON: incomplete
-		{Key: "thumbs/a-1.jpg"}, {Key: "notes.txt"},
-	}
-	es := Entries(objs)
-	if len(es) != 2 || es[0].ID != "b" || es[1].ID != "a" {
-		t.Fatalf("got %+v", es)
-	}
-	if len(es[1].Images) != 2 || es[1].Images[0].Key != "a-1.png" || es[1].Images[1].Key != "a-2.png" {
-		t.Fatalf("images of a: %+v", es[1].Images)
 	}
 }

@@ -32,24 +32,16 @@ func TestFill(t *testing.T) {
 	t.Parallel()
 	s := gallerytest.NewStore()
 	gallerytest.Fill(s, 10, 2, time.Now().Add(-time.Hour))
-	entries, err := store.ListEntries(t.Context(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 10 || entries[0].ID != gallerytest.FillID(9) || len(entries[0].Images) != 2 {
-		t.Fatalf("%d entries, newest %+v", len(entries), entries[0])
+	if imgs, newest := layout(t, s); len(imgs) != 10 || newest != gallerytest.FillID(9) || imgs[newest] != 2 {
+		t.Fatalf("%d entries, newest %s with %d images", len(imgs), newest, imgs[newest])
 	}
 }
 
 func TestSyntheticListsAndGets(t *testing.T) {
 	t.Parallel()
 	s := gallerytest.NewSynthetic(50, 2)
-	entries, err := store.ListEntries(t.Context(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries) != 50 || entries[0].ID != gallerytest.FillID(49) || len(entries[0].Images) != 2 {
-		t.Fatalf("%d entries, newest %+v", len(entries), entries[0])
+	if imgs, newest := layout(t, s); len(imgs) != 50 || newest != gallerytest.FillID(49) || imgs[newest] != 2 {
+		t.Fatalf("%d entries, newest %s with %d images", len(imgs), newest, imgs[newest])
 	}
 	var byChar int
 	for _, c := range "0123456789abcdef" {
@@ -78,4 +70,32 @@ func TestSyntheticListsAndGets(t *testing.T) {
 	if objs, _ := s.List(t.Context(), "thumbs/"); len(objs) != 1 {
 		t.Errorf("overlay: %v", objs)
 	}
+}
+
+// layout lists s: the number of images of each id that has a metadata JSON,
+// and the id whose JSON is the newest.
+func layout(t *testing.T, s store.Store) (imgs map[string]int, newest string) {
+	t.Helper()
+	objs, err := s.List(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs = map[string]int{}
+	var newestAt time.Time
+	for _, o := range objs {
+		if kind, id, _ := store.ParseKey(o.Key); kind == store.Metadata {
+			imgs[id] = 0
+			if o.Modified.After(newestAt) {
+				newest, newestAt = id, o.Modified
+			}
+		}
+	}
+	for _, o := range objs {
+		if kind, id, _ := store.ParseKey(o.Key); kind == store.Image {
+			if _, ok := imgs[id]; ok {
+				imgs[id]++
+			}
+		}
+	}
+	return imgs, newest
 }

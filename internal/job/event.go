@@ -18,20 +18,86 @@ const (
 	Failed   State = "failed" // dead-lettered: it will not run again
 )
 
-// Event is a status change of one job, published by the worker to the status
-// exchange and forwarded by the webui to browsers.
-type Event struct {
-	ID      string    `json:"id"`
-	State   State     `json:"state"`
-	Group   string    `json:"group,omitempty"`
-	Prompt  string    `json:"prompt,omitempty"`
-	Count   int       `json:"count,omitempty"`
-	Objects []string  `json:"objects,omitempty"` // Done: the object names, images then metadata
-	Reason  string    `json:"reason,omitempty"`  // Failed, Retrying: why
-	Worker  string    `json:"worker,omitempty"`
-	Attempt int       `json:"attempt,omitempty"` // 1 for the first run
-	At      time.Time `json:"at"`
+// Phase is what a running job is doing now. Within one attempt the phases
+// only move forward: PhaseLoading < PhaseGenerating < PhaseUploading.
+type Phase string
+
+// The phases of a running job.
+const (
+	PhaseLoading    Phase = "loading_model" // the generator is (re)building its pipeline for this job
+	PhaseGenerating Phase = "generating"
+	PhaseUploading  Phase = "uploading"
+)
+
+// Order returns the rank of p within one attempt (1, 2, 3), 0 for an unknown
+// phase, so that a consumer can ignore a phase older than the one it holds.
+func (p Phase) Order() int {
+	switch p {
+	case PhaseLoading:
+		return 1
+	case PhaseGenerating:
+		return 2
+	case PhaseUploading:
+		return 3
+	}
+	return 0
 }
+
+// WorkerState is where a worker process is in its life.
+type WorkerState string
+
+// The states of a worker.
+const (
+	WorkerStarting WorkerState = "starting" // process up, connecting / starting the generator
+	WorkerLoading  WorkerState = "loading"  // loading the model (warm generator), not yet ready
+	WorkerIdle     WorkerState = "idle"     // ready, waiting for a job
+	WorkerBusy     WorkerState = "busy"     // running job ID
+	WorkerStopping WorkerState = "stopping" // SIGTERM / one-shot done: takes no more jobs
+	WorkerStopped  WorkerState = "stopped"  // last event of a process that exits cleanly
+)
+
+// KindWorker marks an event about a worker's lifecycle rather than a job's
+// status. Such an event has no State, so consumers that know only job states
+// ignore it.
+const KindWorker = "worker"
+
+// WorkerHeartbeat is how often a worker repeats its current state. A consumer
+// forgets a worker not heard of for 3 heartbeats: a killed pod sends nothing.
+const WorkerHeartbeat = 15 * time.Second
+
+// The keys of Event.Durations, seconds per phase of a done job. The job's
+// metadata JSON carries the same figures as "<key>_seconds".
+const (
+	DurationQueueWait  = "queue_wait"
+	DurationModelLoad  = "model_load" // only when the job paid a (re)load
+	DurationGeneration = "generation"
+	DurationUpload     = "upload"
+)
+
+// Event is a status change of one job, or (Kind KindWorker) a lifecycle
+// change or heartbeat of one worker, published by the worker to the status
+// exchange and forwarded by the webui to browsers (docs/design.md).
+type Event struct {
+	ID          string             `json:"id"` // the job; for a worker event the job it is busy with, if any
+	State       State              `json:"state"`
+	Kind        string             `json:"kind,omitempty"`  // "" = a job's status; KindWorker = a worker's lifecycle
+	Phase       Phase              `json:"phase,omitempty"` // State Started: what the job is doing now
+	Group       string             `json:"group,omitempty"`
+	Prompt      string             `json:"prompt,omitempty"`
+	Count       int                `json:"count,omitempty"`
+	Objects     []string           `json:"objects,omitempty"` // Done: the object names, images then metadata
+	Reason      string             `json:"reason,omitempty"`  // Failed, Retrying: why
+	Worker      string             `json:"worker,omitempty"`
+	WorkerState WorkerState        `json:"worker_state,omitempty"` // Kind KindWorker
+	Generator   string             `json:"generator,omitempty"`    // Kind KindWorker: fastsdcpu, fastsdcpu-warm, placeholder
+	Attempt     int                `json:"attempt,omitempty"`      // 1 for the first run
+	Durations   map[string]float64 `json:"durations,omitempty"`    // State Done: seconds per phase (the Duration* keys)
+	Seed        *int64             `json:"seed,omitempty"`         // State Started/Done: the seed the generator was given
+	At          time.Time          `json:"at"`
+}
+
+// IsWorker reports whether e is a worker's lifecycle event.
+func (e Event) IsWorker() bool { return e.Kind == KindWorker }
 
 // Encode returns the JSON body of e.
 func (e Event) Encode() []byte {

@@ -44,6 +44,7 @@ func (s *server) formValues(v url.Values) components.FormVM {
 func (s *server) formRequest(v url.Values) request {
 	req := request{Parallel: isOn(v.Get("parallel"))}
 	m := &req.Message
+	m.Count = job.DefaultCount // a form without the field asks for one image
 	// A textarea wraps lines with newlines; the prompt is one line.
 	m.Prompt = oneLine.Replace(v.Get("prompt"))
 	m.NegativePrompt = oneLine.Replace(v.Get("negative_prompt"))

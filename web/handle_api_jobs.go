@@ -16,7 +16,7 @@ import (
 // the group and the time.
 type apiJobRequest struct {
 	Prompt         string   `json:"prompt"`
-	Count          int      `json:"count"`
+	Count          *int     `json:"count"` // absent: one image; 0 is refused
 	Parallel       bool     `json:"parallel"`
 	NegativePrompt string   `json:"negative_prompt"`
 	Seed           *int64   `json:"seed"`
@@ -72,10 +72,14 @@ func decodeJobRequest(body []byte) (request, []job.FieldError, error) {
 	if dec.More() {
 		return request{}, nil, errors.New("the body has data after the JSON object")
 	}
+	count := job.DefaultCount
+	if in.Count != nil {
+		count = *in.Count
+	}
 	return request{
 		Parallel: in.Parallel,
 		Message: job.Message{
-			Prompt: in.Prompt, Count: in.Count, NegativePrompt: in.NegativePrompt, Seed: in.Seed,
+			Prompt: in.Prompt, Count: count, NegativePrompt: in.NegativePrompt, Seed: in.Seed,
 			Width: in.Width, Height: in.Height, Steps: in.Steps, GuidanceScale: in.GuidanceScale,
 		},
 	}, nil, nil

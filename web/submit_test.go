@@ -108,6 +108,23 @@ func TestInParallelMakesOneMessagePerImage(t *testing.T) {
 	}
 }
 
+// A submission without a count asks for one image, as the old webui's did;
+// an explicit 0 is refused (validation_test.go).
+func TestNoCountIsOneImage(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	if w := f.postJSON(`{"prompt":"green dog"}`); w.Code != http.StatusAccepted {
+		t.Fatalf("API: status %d: %s", w.Code, w.Body)
+	}
+	if w := f.postForm(url.Values{"prompt": {"green dog"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("form: status %d: %s", w.Code, w.Body)
+	}
+	msgs := f.queue.messages()
+	if len(msgs) != 2 || msgs[0].Count != 1 || msgs[1].Count != 1 {
+		t.Fatalf("messages %+v, want two of count 1", msgs)
+	}
+}
+
 func TestFormToHTMXAnswersTheComposer(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

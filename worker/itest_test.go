@@ -114,6 +114,26 @@ func TestPoisonJobIsDeadLetteredAndOthersAreDone(t *testing.T) {
 	}
 }
 
+// A prompt that fastsdcpu's argparse cannot take verbatim ("--", which it
+// drops) is dead-lettered at once with that reason: the CLI never runs, so
+// no three doomed runs.
+func TestArgparseDoomedPromptIsDeadLetteredAtOnce(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{MaxFailures: 3})
+	it.publish(job.Message{ID: job.NewID(), Prompt: "--", Count: 1})
+	p := it.start("w1", "EXIT_AFTER_ONE_TASK=1")
+	if err := p.wait(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	it.waitLen("dead letters", it.q.DeadLen, 1)
+	if reason := it.deadReason(); !strings.Contains(reason, `cannot be exactly "--"`) {
+		t.Errorf("dead-letter reason %q", reason)
+	}
+	if runs := it.runs(); len(runs) != 0 {
+		t.Errorf("the CLI ran %d times for a prompt it cannot take", len(runs))
+	}
+}
+
 // deadReason reads the reason header of the first dead letter (and leaves it).
 func (it *itest) deadReason() string {
 	it.t.Helper()

@@ -67,6 +67,9 @@ func TestInvalidMessagesAreDeadLetteredAtOnce(t *testing.T) {
 		"no prompt":    `{"count":2}`,
 		"count of 50":  `{"prompt":"x","count":50}`,
 		"control char": "{\"prompt\":\"a\\u0007b\"}",
+		"count of 0":   `{"prompt":"x","count":0}`,
+		"prompt --":    `{"prompt":" -- "}`,
+		"negative --":  `{"prompt":"x","negative_prompt":"--"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

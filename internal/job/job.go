@@ -20,8 +20,11 @@ import (
 // Message is one job request. The seed's `{"prompt":"green dog","count":2}`
 // is a valid Message; unknown fields are ignored.
 type Message struct {
-	ID             string   `json:"id,omitempty"`
-	Prompt         string   `json:"prompt"`
+	ID     string `json:"id,omitempty"`
+	Prompt string `json:"prompt"`
+	// Count is the number of images. Decoding a body without "count" (the
+	// old webui sent none with one image) gives DefaultCount; an explicit 0
+	// stays 0, which Normalize refuses.
 	Count          int      `json:"count,omitempty"`
 	NegativePrompt string   `json:"negative_prompt,omitempty"`
 	Seed           *int64   `json:"seed,omitempty"`
@@ -120,9 +123,6 @@ func (m *Message) Normalize(l Limits) error {
 	m.NegativePrompt = strings.TrimSpace(m.NegativePrompt)
 	m.ID = strings.TrimSpace(m.ID)
 	m.Group = strings.TrimSpace(m.Group)
-	if m.Count == 0 {
-		m.Count = DefaultCount
-	}
 
 	var errs []FieldError
 	bad := func(field, format string, args ...any) {
@@ -135,6 +135,8 @@ func (m *Message) Normalize(l Limits) error {
 		bad("prompt", "is %d characters long; the limit is %d", n, l.MaxPromptLength)
 	case hasControl(m.Prompt):
 		bad("prompt", "contains a control character (only plain spaces are allowed)")
+	case !ArgvSafe(m.Prompt):
+		bad("prompt", argvUnsafeReason)
 	}
 	if m.Count < 1 || m.Count > l.MaxCount {
 		bad("count", "must be between 1 and %d, not %d", l.MaxCount, m.Count)
@@ -151,6 +153,8 @@ func (m *Message) Normalize(l Limits) error {
 		bad("negative_prompt", "is %d characters long; the limit is %d", n, MaxNegativePrompt)
 	case hasControl(m.NegativePrompt):
 		bad("negative_prompt", "contains a control character (only plain spaces are allowed)")
+	case m.NegativePrompt != "" && !ArgvSafe(m.NegativePrompt):
+		bad("negative_prompt", argvUnsafeReason)
 	}
 	if m.Seed != nil && (*m.Seed < 0 || *m.Seed > maxSeed) {
 		bad("seed", "must be between 0 and %d", int64(maxSeed))
@@ -183,6 +187,25 @@ func (m *Message) Normalize(l Limits) error {
 	return nil
 }
 
+// UnmarshalJSON decodes m, telling an absent "count" (DefaultCount) from an
+// explicit 0 (refused by Normalize).
+func (m *Message) UnmarshalJSON(b []byte) error {
+	type fields Message // the same fields without this method
+	var in struct {
+		fields
+		Count *int `json:"count"` // shadows fields.Count
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*m = Message(in.fields)
+	m.Count = DefaultCount
+	if in.Count != nil {
+		m.Count = *in.Count
+	}
+	return nil
+}
+
 // Parse decodes and normalizes a body: the worker's single entry point.
 func Parse(body []byte, l Limits) (Message, error) {
 	m, err := Decode(body)
@@ -197,6 +220,28 @@ func (m Message) Encode() []byte {
 	b, _ := json.Marshal(m) // a Message of plain fields always marshals
 	return b
 }
+
+// ArgvSafe reports whether fastsdcpu's command line takes the text v
+// verbatim as the value of a `--flag=VALUE` item (the worker passes every
+// value so). fastsdcpu parses its argv with Python's argparse (3.11 in the
+// worker image), whose rules for such an item are:
+//   - the item is split at its first "=": the option before, the value
+//     after, whatever the value holds ("=", "-", spaces, "--x=y", "-f");
+//   - the value then goes through _get_values, which removes an argument
+//     string equal to "--" (meant as the end-of-options marker) also from an
+//     option's own explicit value: `--prompt=--` sets prompt to [], and
+//     fastsdcpu then fails ("You need to provide a prompt") on every try;
+//   - an empty value is kept as "" (the product never sends one);
+//   - "@file" expansion applies only to whole items and only when the parser
+//     sets fromfile_prefix_chars, which fastsdcpu's does not.
+//
+// So exactly one text, "--", cannot be passed (checked with Debian's Python
+// 3.11 over every case above). A job carrying it is refused at once, by the
+// webui with a 400 and by the worker with a dead letter, instead of failing
+// MaxFailures times.
+func ArgvSafe(v string) bool { return v != "--" }
+
+const argvUnsafeReason = `cannot be exactly "--": fastsdcpu's command line (Python's argparse) drops that value`
 
 func hasControl(s string) bool {
 	for _, r := range s {

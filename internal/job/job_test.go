@@ -78,11 +78,15 @@ func TestPromptRules(t *testing.T) {
 		{"tab inside", "a\tb", "control character", DefaultLimits},
 		{"line separator", "a\u2028b", "control character", DefaultLimits},
 		{"only spaces", "    ", "is required", DefaultLimits},
+		{"argparse's end of options", " -- ", `cannot be exactly "--"`, DefaultLimits},
+		{"dashes and more", "-- a", "", DefaultLimits},
+		{"a flag's name", "--negative_prompt=x", "", DefaultLimits},
+		{"one dash", "-", "", DefaultLimits},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			m := Message{Prompt: c.prompt}
+			m := Message{Prompt: c.prompt, Count: 1}
 			err := m.Normalize(c.limits)
 			if c.want == "" {
 				if err != nil {
@@ -110,9 +114,52 @@ func TestCountBoundIsConfigurable(t *testing.T) {
 	}
 }
 
+// An absent count is one image (the old webui's messages); an explicit 0 is
+// refused like any count outside 1..MaxCount, not turned into 1.
+func TestCountAbsentIsOneZeroIsRefused(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]int{
+		`{"prompt":"dog"}`:              1,
+		`{"prompt":"dog","count":null}`: 1,
+		`{"prompt":"dog","count":3}`:    3,
+	} {
+		m, err := Parse([]byte(body), DefaultLimits)
+		if err != nil || m.Count != want {
+			t.Errorf("%s: count %d, %v; want %d", body, m.Count, err, want)
+		}
+	}
+	_, err := Parse([]byte(`{"prompt":"dog","count":0}`), DefaultLimits)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Field("count"), "between 1 and 4, not 0") {
+		t.Fatalf("count 0: got %v, want a count error", err)
+	}
+	if _, err := Decode([]byte(`{"prompt":"dog","count":"2"}`)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("count of the wrong type: got %v, want ErrMalformed", err)
+	}
+	// Encoding a message and decoding it gives it back, count included.
+	in := Message{Prompt: "dog", Count: 2, NegativePrompt: "cat", Group: "g"}
+	if out, err := Decode(in.Encode()); err != nil || out != in {
+		t.Errorf("round trip: %+v, %v; want %+v", out, err, in)
+	}
+}
+
+// The negative prompt follows the same command-line rule as the prompt;
+// empty, it is not passed at all.
+func TestNegativePromptArgvRule(t *testing.T) {
+	t.Parallel()
+	for np, ok := range map[string]bool{"--": false, " -- ": false, "": true, "---": true, "-- x": true} {
+		m := Message{Prompt: "dog", Count: 1, NegativePrompt: np}
+		err := m.Normalize(DefaultLimits)
+		var ve *ValidationError
+		if ok != (err == nil) || (!ok && (!errors.As(err, &ve) || !strings.Contains(ve.Field("negative_prompt"), "argparse"))) {
+			t.Errorf("negative prompt %q: %v", np, err)
+		}
+	}
+}
+
 func TestUppercaseUUIDIsNormalized(t *testing.T) {
 	t.Parallel()
-	m := Message{Prompt: "x", ID: "6F1D3C3E-0B7A-4E55-9F43-3F8E3B7C9A10"}
+	m := Message{Prompt: "x", Count: 1, ID: "6F1D3C3E-0B7A-4E55-9F43-3F8E3B7C9A10"}
 	if err := m.Normalize(DefaultLimits); err != nil || m.ID != "6f1d3c3e-0b7a-4e55-9f43-3f8e3b7c9a10" {
 		t.Fatalf("got %q, %v", m.ID, err)
 	}

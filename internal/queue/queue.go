@@ -62,6 +62,16 @@ const (
 	HeaderReason   = "x-sd-reason"   // why the message was dead-lettered or last failed
 )
 
+// ClampFailures is how a consumer reads a failure count. The header comes
+// with the message, and any publisher can write it: a negative count is read
+// as 0 and one above maxFailures as maxFailures, so a forged or corrupt
+// header can neither buy a job extra runs (-20 would otherwise give it 23)
+// nor make the count overflow. The next failure of a job read at
+// maxFailures dead-letters it.
+func ClampFailures(n, maxFailures int) int {
+	return min(max(n, 0), maxFailures)
+}
+
 // Message is what a publisher hands to the queue: the job id (AMQP
 // message-id) and the JSON body.
 type Message struct {

@@ -114,7 +114,7 @@ type delivery struct {
 
 func (d *delivery) ID() string    { return d.m.id }
 func (d *delivery) Body() []byte  { return d.m.body }
-func (d *delivery) Failures() int { return d.failures }
+func (d *delivery) Failures() int { return queue.ClampFailures(d.failures, d.c.q.opts.MaxFailures) }
 func (d *delivery) Returns() int  { return d.returns }
 
 // settle runs f under the queue lock, once. The first call marks the
@@ -159,7 +159,7 @@ func (d *delivery) Requeue(ctx context.Context) error {
 func (d *delivery) Retry(ctx context.Context, reason string) (bool, error) {
 	var dead bool
 	err := d.settle(func(q *Queue, m *message) {
-		m.failures++
+		m.failures = queue.ClampFailures(m.failures, q.opts.MaxFailures) + 1
 		if m.failures >= q.opts.MaxFailures {
 			dead = true
 			q.deadLetter(m, reason)

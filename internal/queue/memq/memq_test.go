@@ -30,6 +30,9 @@ func TestContract(t *testing.T) {
 			}
 			return out
 		},
+		PublishFailures: func(t *testing.T, q queue.Queue, m queue.Message, failures int64) {
+			q.(*memq.Queue).PublishFailures(m, int(failures))
+		},
 	})
 }
 

@@ -141,6 +141,51 @@ func testRetry(t *testing.T, f *fixture) {
 	f.deadReasons(DeadLetter{ID: "job", Reason: "exit status 1 (try 3)"})
 }
 
+// A failure count that came with the message is read clamped to
+// 0..MaxFailures: a negative one gives the job no extra runs (it runs
+// MaxFailures times, as any job), an absurd one dead-letters it at its next
+// failure.
+func testForeignFailures(t *testing.T, f *fixture) {
+	if f.h.PublishFailures == nil {
+		t.Skip("the harness cannot publish a failure count of its own")
+	}
+	f.open(queue.Options{MaxFailures: 3, DeliveryLimit: 10})
+	body := []byte(`{"prompt":"x"}`)
+	f.h.PublishFailures(t, f.q, queue.Message{ID: "negative", Body: body}, -20)
+	c := f.consumer()
+	runs := 0
+	for dead := false; !dead; {
+		d := f.next(c, "negative")
+		if d.Failures() != runs {
+			t.Fatalf("run %d: failures %d, want %d", runs+1, d.Failures(), runs)
+		}
+		runs++
+		var err error
+		dead, err = d.Retry(f.ctx(), "boom")
+		f.settle("retry", err)
+		if runs > 3 {
+			t.Fatalf("a job published with failures -20 ran %d times, want 3", runs)
+		}
+	}
+	if runs != 3 {
+		t.Fatalf("a job published with failures -20 ran %d times, want 3", runs)
+	}
+
+	f.h.PublishFailures(t, f.q, queue.Message{ID: "absurd", Body: body}, 1<<40)
+	d := f.next(c, "absurd")
+	if d.Failures() != 3 {
+		t.Fatalf("failures 2^40 read as %d, want MaxFailures (3)", d.Failures())
+	}
+	dead, err := d.Retry(f.ctx(), "boom")
+	f.settle("retry absurd", err)
+	if !dead {
+		t.Fatal("a job at MaxFailures was not dead-lettered at its next failure")
+	}
+	f.nothing(c, "after both jobs were dead-lettered")
+	f.waitDead(2)
+	f.deadReasons(DeadLetter{ID: "negative", Reason: "boom"}, DeadLetter{ID: "absurd", Reason: "boom"})
+}
+
 func testDead(t *testing.T, f *fixture) {
 	f.open(queue.Options{})
 	f.publish("bad", `not json`)

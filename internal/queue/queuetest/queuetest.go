@@ -33,6 +33,10 @@ type Harness struct {
 	// leaving it there. Nil skips the checks of dead-letter reasons (the
 	// counts are still checked with DeadLen).
 	DeadLetters func(t *testing.T, q queue.Queue) []DeadLetter
+	// PublishFailures puts m on q as another publisher could, with the
+	// failure count (queue.HeaderFailures) set to failures whatever its
+	// value, and returns once q holds it. Nil skips the subtest that needs it.
+	PublishFailures func(t *testing.T, q queue.Queue, m queue.Message, failures int64)
 	// Wait bounds every wait for an asynchronous condition (default 20s).
 	Wait time.Duration
 	// Quiet is how long Next must stay blocked for the suite to conclude
@@ -73,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 		{"RequeueRedeliversAtHeadAndCountsReturns", testRequeue},
 		{"DeliveryLimitDeadLetters", testDeliveryLimit},
 		{"RetryCountsFailuresThenDeadLetters", testRetry},
+		{"ForeignFailureCountIsClamped", testForeignFailures},
 		{"DeadAtOnceWithReason", testDead},
 		{"StampGivesAnIDForGood", testStamp},
 		{"SecondSettleIsErrSettled", testErrSettled},

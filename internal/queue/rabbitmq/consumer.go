@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -163,8 +164,12 @@ type delivery struct {
 func (d *delivery) ID() string   { return d.d.MessageId }
 func (d *delivery) Body() []byte { return d.d.Body }
 
-// Failures reads the product's own failure counter (see Retry).
-func (d *delivery) Failures() int { return headerInt(d.d.Headers, queue.HeaderFailures) }
+// Failures reads the product's own failure counter (see Retry), clamped to
+// 0..MaxFailures: the header is whatever the publisher wrote. A value that is
+// not an integer is read as 0.
+func (d *delivery) Failures() int {
+	return queue.ClampFailures(headerInt(d.d.Headers, queue.HeaderFailures), d.c.q.opts.MaxFailures)
+}
 
 // Returns is the quorum queue's own delivery count.
 func (d *delivery) Returns() int { return headerInt(d.d.Headers, "x-delivery-count") }
@@ -280,24 +285,28 @@ func (d *delivery) copy(reason string, failures int) amqp.Publishing {
 	}
 }
 
+// headerInt reads an integer header of any AMQP integer type; anything else
+// (absent, a string, a float) is 0. Values beyond ±2³¹ are cut to that, so
+// the result never wraps around on any platform.
 func headerInt(h amqp.Table, key string) int {
+	var n int64
 	switch v := h[key].(type) {
 	case int:
-		return v
+		n = int64(v)
 	case int8:
-		return int(v)
+		n = int64(v)
 	case int16:
-		return int(v)
+		n = int64(v)
 	case int32:
-		return int(v)
+		n = int64(v)
 	case int64:
-		return int(v)
+		n = v
 	case uint8:
-		return int(v)
+		n = int64(v)
 	case uint16:
-		return int(v)
+		n = int64(v)
 	case uint32:
-		return int(v)
+		n = int64(v)
 	}
-	return 0
+	return int(min(max(n, math.MinInt32), math.MaxInt32))
 }

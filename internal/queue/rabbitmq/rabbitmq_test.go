@@ -276,3 +276,46 @@ func TestConsumerReconnectsAfterConnectionLoss(t *testing.T) {
 	}
 	f.waitCount("ready", f.q.Len, 0)
 }
+
+// The failure header is whatever the publisher wrote: any AMQP integer type
+// is read, clamped to 0..MaxFailures; anything else is read as 0.
+func TestFailureHeaderOfAnyType(t *testing.T) {
+	t.Parallel()
+	f := setup(t, queue.Options{MaxFailures: 3})
+	cases := []struct {
+		name  string
+		value any
+		want  int
+	}{
+		{"absent", nil, 0},
+		{"int8 2", int8(2), 2},
+		{"int16 -5", int16(-5), 0},
+		{"int32 100", int32(100), 3},
+		{"int64 min", int64(-1 << 63), 0},
+		{"int64 max", int64(1<<63 - 1), 3},
+		{"uint32 max", uint32(1<<32 - 1), 3},
+		{"string 2", "2", 0},
+		{"float 2.5", 2.5, 0},
+		{"bool", true, 0},
+	}
+	for _, tc := range cases {
+		h := amqp.Table{}
+		if tc.value != nil {
+			h[queue.HeaderFailures] = tc.value
+		}
+		publishHeaders(t, f.q, queue.Message{ID: tc.name, Body: []byte(`{"prompt":"x"}`)}, h)
+	}
+	c := f.consumer()
+	for _, tc := range cases {
+		d, err := c.Next(ctxT(t, 10*time.Second))
+		if err != nil {
+			t.Fatalf("next (want %s): %v", tc.name, err)
+		}
+		if d.ID() != tc.name || d.Failures() != tc.want {
+			t.Errorf("%s: message %q read failures %d, want %d", tc.name, d.ID(), d.Failures(), tc.want)
+		}
+		if err := d.Ack(ctxT(t, 10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

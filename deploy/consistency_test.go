@@ -21,6 +21,7 @@ const (
 // Set in the images for Python and Hugging Face, not for the Go programs.
 var thirdPartyEnv = map[string]bool{
 	"PATH": true, "HOME": true, "VIRTUAL_ENV": true, "HF_HOME": true, "HF_HUB_OFFLINE": true,
+	"LD_LIBRARY_PATH": true, "NVIDIA_DRIVER_CAPABILITIES": true,
 	"PYTHONUNBUFFERED": true, "PYTHONDONTWRITEBYTECODE": true, "PIP_NO_CACHE_DIR": true, "PIP_DISABLE_PIP_VERSION_CHECK": true,
 }
 

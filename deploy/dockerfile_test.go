@@ -215,36 +215,56 @@ func TestWorkerImagePinsFastsdcpu(t *testing.T) {
 		t.Errorf("tweaks/fastsdcpu.commit = %q, want %q", got, fastsdcpuCommit)
 	}
 	src := readFile(t, filepath.Join(repoRoot(t), "Dockerfile.worker"))
-	for _, want := range []string{"tweaks/fastsdcpu.commit", "tweaks/requirements.txt", "tweaks/prefetch_models.py", "HF_HUB_OFFLINE=1", "download.pytorch.org/whl/cu121", "download.pytorch.org/whl/cpu"} {
+	for _, want := range []string{"tweaks/fastsdcpu.commit", "tweaks/lock/", "tweaks/prefetch_models.py", "HF_HUB_OFFLINE=1",
+		"index=cu121", "index=cpu", "https://download.pytorch.org/whl/${index}", "-r /tmp/lock/torch.txt",
+		"-r /tmp/lock/common.txt", "-r /tmp/lock/cuda.txt", "pip check"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("Dockerfile.worker does not mention %q", want)
 		}
 	}
-	req := readFile(t, filepath.Join(repoRoot(t), "tweaks", "requirements.txt"))
-	for _, line := range strings.Split(req, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if !strings.Contains(line, "==") {
-			t.Errorf("tweaks/requirements.txt: %q is not pinned with ==", line)
-		}
-		if l := strings.ToLower(line); strings.HasPrefix(l, "pyqt5") || strings.HasPrefix(l, "torch==") || strings.HasPrefix(l, "torchvision==") {
-			t.Errorf("tweaks/requirements.txt: %q belongs elsewhere (no GUI; torch comes from the variant's index)", line)
+	// Every pip install takes the lock as it is: --no-deps, requirement files only.
+	for _, line := range strings.Split(src, "\n") {
+		if i := strings.Index(line, "pip install"); i >= 0 {
+			if rest := line[i:]; !strings.Contains(rest, "--no-deps -r /tmp/lock/") {
+				t.Errorf("Dockerfile.worker: %q installs something other than the lock with --no-deps", strings.TrimSpace(line))
+			}
 		}
 	}
-	// Both variants exist as stages, selected by VARIANT.
 	d := parseDockerfile(t, "Dockerfile.worker")
-	names := map[string]bool{}
-	for _, st := range d.Stages {
-		names[st.Name] = true
-	}
-	for _, v := range []string{"torch-cpu", "torch-cuda"} {
-		if !names[v] {
-			t.Errorf("Dockerfile.worker has no stage %q", v)
-		}
-	}
 	if d.globalArgs()["VARIANT"] != "cpu" {
 		t.Errorf("Dockerfile.worker: ARG VARIANT should default to cpu, got %q", d.globalArgs()["VARIANT"])
+	}
+}
+
+// The CUDA image finds the node's driver where GKE's device plugin mounts it
+// (/usr/local/nvidia/lib64), and fastsdcpu's settings file belongs to the
+// run user: it is written by a RUN after USER 65532 (a root-owned file makes
+// every job's settings save fail with Errno 13).
+func TestWorkerImageRuntime(t *testing.T) {
+	_, envs := exposed(t, "Dockerfile.worker")
+	if !strings.Contains(envs["LD_LIBRARY_PATH"], "/usr/local/nvidia/lib64") {
+		t.Errorf("Dockerfile.worker: LD_LIBRARY_PATH=%q does not name /usr/local/nvidia/lib64 (GKE's driver mount)", envs["LD_LIBRARY_PATH"])
+	}
+	user := ""
+	wrote := false
+	for _, cmd := range parseDockerfile(t, "Dockerfile.worker").final().Commands {
+		switch c := cmd.(type) {
+		case *instructions.UserCommand:
+			user = c.User
+		case *instructions.RunCommand:
+			line := strings.Join(c.CmdLine, " ")
+			if strings.Contains(line, "AppSettings().load()") {
+				wrote = true
+				if uid, _, _ := strings.Cut(user, ":"); uid != "65532" {
+					t.Errorf("Dockerfile.worker: configs/settings.yaml is written as user %q, want the run user 65532", user)
+				}
+				if !strings.Contains(line, "test -O configs/settings.yaml") {
+					t.Error("Dockerfile.worker: the settings write does not check that the run user owns configs/settings.yaml")
+				}
+			}
+		}
+	}
+	if !wrote {
+		t.Error("Dockerfile.worker: the final stage does not write fastsdcpu's configs/settings.yaml")
 	}
 }

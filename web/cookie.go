@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/web/components"
 )
 
@@ -37,7 +37,7 @@ func cookieJobIDs(r *http.Request) []string {
 }
 
 // rememberJobs puts the new jobs first in the cookie and returns the ids.
-func rememberJobs(w http.ResponseWriter, r *http.Request, jobs []Job) []string {
+func rememberJobs(w http.ResponseWriter, r *http.Request, jobs []status.Job) []string {
 	ids := make([]string, 0, maxJobCards)
 	for i := len(jobs) - 1; i >= 0; i-- {
 		ids = append(ids, jobs[i].ID)
@@ -57,34 +57,15 @@ func rememberJobs(w http.ResponseWriter, r *http.Request, jobs []Job) []string {
 	return ids
 }
 
-// jobCards are the cards of ids: from the tracker, or for a job it has
-// forgotten, from the gallery (done, with its images). Unknown ids are left out.
+// jobCards are the cards of ids (package status looks a job up in the
+// gallery when it holds no terminal state). Unknown ids are left out.
 func (s *server) jobCards(ctx context.Context, ids []string) []components.JobVM {
 	now := s.Now()
 	out := make([]components.JobVM, 0, len(ids))
 	for _, id := range ids {
-		if j, ok := s.lookupJob(ctx, id); ok {
+		if j, ok := s.Jobs.Get(ctx, id); ok {
 			out = append(out, jobVM(j, now))
 		}
 	}
 	return out
-}
-
-// lookupJob finds a job in the tracker, else as a finished gallery entry.
-func (s *server) lookupJob(ctx context.Context, id string) (Job, bool) {
-	if j, ok := s.Tracker.Get(id); ok {
-		return j, true
-	}
-	if s.Gallery == nil {
-		return Job{}, false
-	}
-	e, ok, err := s.Gallery.Get(ctx, id)
-	if err != nil || !ok {
-		return Job{}, false
-	}
-	j := Job{ID: id, State: job.Done, Images: e.Images, FinishedAt: e.Modified}
-	if e.Meta != nil {
-		j.Prompt, j.Worker, j.StartedAt = e.Meta.Prompt, e.Meta.Worker, e.Meta.StartedAt
-	}
-	return j, true
 }

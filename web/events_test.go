@@ -114,7 +114,7 @@ func TestEventsStreamJobAndGalleryChanges(t *testing.T) {
 	s := openEvents(t, ctx, srv.URL)
 	waitFor(t, "the client joins the hub", func() bool { return f.hub.Clients() == 1 })
 
-	f.tracker.Apply(job.Event{ID: id1, State: job.Queued, Prompt: "green <dog>"})
+	f.jobs.Apply(job.Event{ID: id1, State: job.Queued, Prompt: "green <dog>"})
 	d := jobData(t, s.next("job", 5*time.Second, func(string) bool { return true }))
 	if d.ID != id1 || d.Status != "queued" || d.Position != 1 ||
 		!strings.Contains(d.HTML, `data-testid="job-card"`) || !strings.Contains(d.HTML, "green &lt;dog&gt;") {

@@ -51,6 +51,13 @@ func (q *fakeQueue) Len(ctx context.Context) (int, error) {
 
 func (q *fakeQueue) Ping(ctx context.Context) error { return q.lenErr }
 
+// SubscribeStatus hands out nothing: handler tests feed the status directly.
+func (q *fakeQueue) SubscribeStatus(ctx context.Context) (<-chan job.Event, error) {
+	ch := make(chan job.Event)
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch, nil
+}
+
 func (q *fakeQueue) statusEvents() []job.Event {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -137,7 +144,10 @@ func (g *fakeGallery) Thumbnail(ctx context.Context, id string, n int) (io.ReadC
 	return g.open(store.ThumbKey(id, n), store.TypeJPEG)
 }
 
-// Get makes the fake an ImageStore too.
+// Notify is what the status tells the index of done jobs: ignored here.
+func (g *fakeGallery) Notify(context.Context, store.Change) {}
+
+// GetObject makes the fake an ImageStore too (through imagesOf).
 func (g *fakeGallery) GetObject(ctx context.Context, key string) (io.ReadCloser, store.Object, error) {
 	return g.open(key, store.TypePNG)
 }

@@ -27,7 +27,7 @@ func (s *server) showJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such job", nil)
 		return
 	}
-	j, ok := s.lookupJob(r.Context(), id)
+	j, ok := s.Jobs.Get(r.Context(), id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such job (this webui forgets finished jobs after an hour)", nil)
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/status"
 )
 
 // apiError is the body of every JSON error.
@@ -30,7 +31,7 @@ func writeError(w http.ResponseWriter, status int, msg string, fields []job.Fiel
 	writeJSON(w, status, apiError{Error: msg, Fields: fields})
 }
 
-func jobRefs(jobs []Job) []apiJobRef {
+func jobRefs(jobs []status.Job) []apiJobRef {
 	out := make([]apiJobRef, 0, len(jobs))
 	for _, j := range jobs {
 		out = append(out, apiJobRef{ID: j.ID, StatusURL: "/api/jobs/" + j.ID})

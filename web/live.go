@@ -10,8 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
-	"github.com/sdkeda/sdkeda/internal/job"
-	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/web/components"
 )
 
@@ -31,39 +30,46 @@ type galleryEventData struct {
 	HTML string `json:"html,omitempty"` // the entry card (added, updated)
 }
 
-// JobsToHub returns the tracker's onChange that sends each change to the
-// browsers as a "job" event.
-func JobsToHub(h *Hub, m *Metrics, now func() time.Time) func(Job) {
-	return func(j Job) {
-		if h.Clients() == 0 {
-			return // nobody listens: spare the rendering
+// JobFeed is what FollowJobs needs of the job status (package status).
+type JobFeed interface {
+	Changes(buf int) (<-chan status.Change, func())
+}
+
+// FollowJobs sends the status's changes to the browsers as "job" events
+// until ctx ends; after lost changes, a "jobs" event tells the pages to
+// re-read their cards.
+func FollowJobs(ctx context.Context, jobs JobFeed, h *Hub, m *Metrics, now func() time.Time) {
+	changes, unsubscribe := jobs.Changes(1024)
+	defer unsubscribe()
+	for {
+		var c status.Change
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return
+		case c, ok = <-changes:
+			if !ok {
+				return
+			}
 		}
-		d := jobEventData{ID: j.ID, Status: string(j.State), Rank: j.Rank(), Position: j.Position,
-			HTML: renderString(components.JobCard(jobVM(j, now())))}
-		send(h, m, "job", d)
+		if h.Clients() == 0 {
+			continue // nobody listens: spare the rendering
+		}
+		switch c.Kind {
+		case status.JobChanged:
+			j := c.Job
+			send(h, m, "job", jobEventData{ID: j.ID, Status: string(j.State), Rank: j.Rank(), Position: j.Position,
+				HTML: renderString(components.JobCard(jobVM(j, now())))})
+		case status.Lost:
+			send(h, m, "jobs", jobsEventData{Op: "lost"})
+		}
 	}
 }
 
-// FollowStatus hands the status events of every worker and webui replica to
-// apply until ctx ends, subscribing again when the stream breaks.
-func FollowStatus(ctx context.Context, sub queue.StatusSubscriber, apply func(job.Event), log *slog.Logger) {
-	wait := time.Second
-	for ctx.Err() == nil {
-		events, err := sub.SubscribeStatus(ctx)
-		if err != nil {
-			log.Warn("status events: subscribe", "err", err, "retry_in", wait.String())
-			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, 30*time.Second)
-			continue
-		}
-		wait = time.Second
-		for e := range events {
-			apply(e)
-		}
-	}
+// jobsEventData is the data of an SSE "jobs" event: "lost" means re-read
+// every card.
+type jobsEventData struct {
+	Op string `json:"op"`
 }
 
 // GalleryFeed is what FollowGallery needs of the index.

@@ -10,7 +10,8 @@ import (
 )
 
 // Metrics are the webui's Prometheus metrics, on a registry of their own so
-// that tests can build many servers.
+// that tests can build many servers. In the embedded mode the in-process
+// worker's metrics are on the same registry.
 type Metrics struct {
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec
@@ -29,11 +30,12 @@ const (
 	outcomeUnavailable = "unavailable"
 )
 
-// NewMetrics registers the metrics; the gauges read g and h when scraped
-// (either may be nil).
-func NewMetrics(g Gallery, h *Hub) *Metrics {
+// NewMetrics registers the metrics in reg (a registry of the webui's own,
+// which the embedded worker's metrics share); the gauges read g, h and jobs
+// when scraped.
+func NewMetrics(reg *prometheus.Registry, g Gallery, h *Hub, jobs interface{ Len() int }) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sdkeda_webui_http_requests_total", Help: "HTTP requests by route pattern and status code.",
 		}, []string{"route", "code"}),
@@ -53,19 +55,10 @@ func NewMetrics(g Gallery, h *Hub) *Metrics {
 	for _, o := range []string{outcomeAccepted, outcomeInvalid, outcomeRateLimited, outcomeTooLarge, outcomeQueueFull, outcomeUnavailable} {
 		m.submissions.WithLabelValues(o)
 	}
-	if h != nil {
-		m.gauge("sdkeda_webui_sse_clients", "Connected Server-Sent Events clients.", func() float64 { return float64(h.Clients()) })
-	}
-	if g != nil {
-		m.gauge("sdkeda_webui_gallery_entries", "Complete entries in the gallery index.", func() float64 { return float64(g.Len()) })
-	}
+	m.gauge("sdkeda_webui_sse_clients", "Connected Server-Sent Events clients.", func() float64 { return float64(h.Clients()) })
+	m.gauge("sdkeda_webui_gallery_entries", "Complete entries in the gallery index.", func() float64 { return float64(g.Len()) })
+	m.gauge("sdkeda_webui_tracked_jobs", "Jobs in the status table.", func() float64 { return float64(jobs.Len()) })
 	return m
-}
-
-// watchTracker adds the gauge of tracked jobs (the tracker is built after
-// the metrics, since it reports to them through the hub).
-func (m *Metrics) watchTracker(t *Tracker) {
-	m.gauge("sdkeda_webui_tracked_jobs", "Jobs in the status table.", func() float64 { return float64(t.Len()) })
 }
 
 func (m *Metrics) gauge(name, help string, f func() float64) {

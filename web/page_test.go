@@ -82,7 +82,7 @@ func TestScriptInPromptIsRenderedEscaped(t *testing.T) {
 		t.Errorf("gallery: %q", got)
 	}
 	// A job card and the SSE payload escape it too.
-	j, _ := f.tracker.Apply(jobEvent("0b6b1bd4-2a4e-4f7e-9e2d-6f3c8a3e5b11", "queued", evil))
+	j, _ := f.jobs.Apply(jobEvent("0b6b1bd4-2a4e-4f7e-9e2d-6f3c8a3e5b11", "queued", evil))
 	html := renderString(components.JobCard(jobVM(j, f.now)))
 	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;") {
 		t.Errorf("job card: %s", html)

@@ -13,12 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/gallery"
-	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -63,7 +64,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("webui listening", "addr", ln.Addr().String())
 
-	parts, err := open(ctx, cfg, log, getenv, stdout)
+	reg := prometheus.NewRegistry()
+	parts, err := open(ctx, cfg, log, getenv, stdout, reg)
 	if err != nil {
 		_ = srv.Close()
 		<-served
@@ -75,7 +77,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer parts.close()
-	return serve(ctx, log, srv, &h, served, newApp(cfg, log, parts.queue, parts.store), parts)
+	return serve(ctx, log, srv, &h, served, newWebUI(cfg, log, reg, parts.queue, parts.store), parts)
 }
 
 // swapHandler serves the current handler: a placeholder while starting,
@@ -116,9 +118,9 @@ type parts struct {
 }
 
 // open connects to RabbitMQ and MinIO, or starts the embedded mode.
-func open(ctx context.Context, cfg config.WebUI, log *slog.Logger, getenv func(string) string, stdout io.Writer) (*parts, error) {
+func open(ctx context.Context, cfg config.WebUI, log *slog.Logger, getenv func(string) string, stdout io.Writer, reg prometheus.Registerer) (*parts, error) {
 	if cfg.Embedded() {
-		return openEmbedded(ctx, cfg, log, getenv, stdout)
+		return openEmbedded(ctx, cfg, log, getenv, stdout, reg)
 	}
 	return openProduction(ctx, cfg, log)
 }
@@ -138,10 +140,10 @@ func newHTTPServer(ctx context.Context, log *slog.Logger) *http.Server {
 
 // serve hands the server to the webui's handler and runs its live parts until
 // ctx ends, then shuts down: SSE streams first, then the server.
-func serve(ctx context.Context, log *slog.Logger, srv *http.Server, h *swapHandler, served <-chan error, a *app, p *parts) error {
-	h.Store(a.handler)
+func serve(ctx context.Context, log *slog.Logger, srv *http.Server, h *swapHandler, served <-chan error, w *webui, p *parts) error {
+	h.Store(w.handler)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.run(gctx) })
+	g.Go(func() error { return w.run(gctx) })
 	g.Go(func() error {
 		select {
 		case err := <-served:
@@ -155,7 +157,7 @@ func serve(ctx context.Context, log *slog.Logger, srv *http.Server, h *swapHandl
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("webui stopping")
-		a.hub.Close()
+		w.hub.Close()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		return srv.Shutdown(sctx)
@@ -174,68 +176,45 @@ func serve(ctx context.Context, log *slog.Logger, srv *http.Server, h *swapHandl
 	return nil
 }
 
-// app is the webui over one queue and one store: the handler and the live
-// parts that feed it.
-type app struct {
+// webui is the program over one queue and one store: the handler and the
+// live parts that feed it, each built once, here.
+type webui struct {
 	handler http.Handler
-	queue   queue.Queue
 	index   *gallery.Index
+	jobs    *status.Tracker
 	hub     *Hub
-	tracker *Tracker
 	metrics *Metrics
 	log     *slog.Logger
 }
 
-func newApp(cfg config.WebUI, log *slog.Logger, q queue.Queue, s store.Store) *app {
-	a := &app{queue: q, log: log, hub: NewHub(64)}
-	a.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, Log: log.With("component", "gallery")})
-	a.metrics = NewMetrics(a.index, a.hub)
-	a.tracker = NewTracker(TrackerOptions{}, JobsToHub(a.hub, a.metrics, time.Now))
-	a.metrics.watchTracker(a.tracker)
-	a.handler = NewServer(Deps{
-		Config: cfg, Log: log, Queue: q, Images: s, Gallery: a.index,
-		Tracker: a.tracker, Hub: a.hub, Metrics: a.metrics,
+// newWebUI builds the webui over q and s; reg is its metrics registry (the
+// embedded worker's metrics are on it already).
+func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q queue.Queue, s store.Store) *webui {
+	w := &webui{log: log, hub: NewHub(64)}
+	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, Log: log.With("component", "gallery")})
+	w.jobs = status.New(q, w.index, status.Options{Log: log.With("component", "status")})
+	w.metrics = NewMetrics(reg, w.index, w.hub, w.jobs)
+	w.handler = NewServer(Deps{
+		Config: cfg, Log: log, Queue: q, Images: s, Gallery: w.index,
+		Jobs: w.jobs, Hub: w.hub, Metrics: w.metrics,
 		Ready: map[string]Pinger{"queue": q, "store": s},
 	})
-	return a
+	return w
 }
 
-// status applies a job's status event. A done event names the job's objects:
-// the index learns them at once, whether or not the store's notification
-// comes (MinIO's can be late or lost).
-func (a *app) status(ctx context.Context, e job.Event) {
-	if e.State == job.Done {
-		for _, key := range e.Objects {
-			a.index.Notify(ctx, store.Change{Op: store.Put, Object: store.Object{Key: key}})
-		}
-	}
-	a.tracker.Apply(e)
-}
-
-// run keeps the index, follows the status events and the gallery's changes,
-// and prunes the tracker, until ctx ends.
-func (a *app) run(ctx context.Context) error {
+// run keeps the index, follows the status events and sends the changes of
+// both to the browsers, until ctx ends.
+func (w *webui) run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := a.index.Run(ctx); err != nil {
+		if err := w.index.Run(ctx); err != nil {
 			return fmt.Errorf("webui: gallery index: %w", err)
 		}
 		return nil
 	})
-	g.Go(func() error { FollowStatus(ctx, a.queue, func(e job.Event) { a.status(ctx, e) }, a.log); return nil })
-	g.Go(func() error { FollowGallery(ctx, a.index, a.hub, a.metrics, a.log, time.Now); return nil })
-	g.Go(func() error {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				a.tracker.Prune()
-			}
-		}
-	})
+	g.Go(func() error { return w.jobs.Run(ctx) })
+	g.Go(func() error { FollowJobs(ctx, w.jobs, w.hub, w.metrics, time.Now); return nil })
+	g.Go(func() error { FollowGallery(ctx, w.index, w.hub, w.metrics, w.log, time.Now); return nil })
 	return g.Wait()
 }
 

@@ -63,6 +63,18 @@ func TestRunInEmbeddedMode(t *testing.T) {
 		return getJSON(base+accepted.Jobs[0].StatusURL, &j) == http.StatusOK && j.Status == "done" &&
 			getJSON(base+"/api/images", &page) == http.StatusOK && len(page.Entries) == 1 && page.Entries[0].ID == j.ID
 	})
+	// The in-process worker's metrics are on the webui's /metrics.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`sdkeda_worker_jobs_total{outcome="done"} 1`, "sdkeda_webui_tracked_jobs 1"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	stopRun(t, cancel, done)
 }
 

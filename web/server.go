@@ -17,6 +17,7 @@ import (
 	"github.com/sdkeda/sdkeda/internal/gallery"
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -47,18 +48,25 @@ type Gallery interface {
 	Thumbnail(ctx context.Context, id string, n int) (io.ReadCloser, store.Object, error)
 }
 
-// Deps are what the server is built from.
+// Jobs is the status of the jobs (package status): the webui records its
+// own queued events and looks jobs up for the cards and the API.
+type Jobs interface {
+	Apply(e job.Event) (status.Job, bool)
+	Get(ctx context.Context, id string) (status.Job, bool)
+}
+
+// Deps are what the server is built from; each is required but Log and Now.
 type Deps struct {
 	Config  config.WebUI
-	Log     *slog.Logger
+	Log     *slog.Logger // nil: discard
 	Queue   JobQueue
 	Images  ImageStore
 	Gallery Gallery
-	Tracker *Tracker // nil: a tracker of its own, without live updates
-	Hub     *Hub     // nil: a hub of its own
-	Metrics *Metrics // nil: metrics of its own
+	Jobs    Jobs
+	Hub     *Hub
+	Metrics *Metrics
 	Ready   map[string]Pinger
-	Now     func() time.Time
+	Now     func() time.Time // nil: time.Now
 }
 
 type server struct {
@@ -73,7 +81,9 @@ type server struct {
 }
 
 // NewServer returns the webui's handler: every route of routes.go behind the
-// security headers, metrics and cross-origin protection.
+// security headers, metrics and cross-origin protection. It builds nothing
+// of what it is given: a missing dependency is a programming error and
+// panics here rather than at the first request.
 func NewServer(d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -81,15 +91,13 @@ func NewServer(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Hub == nil {
-		d.Hub = NewHub(0)
-	}
-	if d.Tracker == nil {
-		d.Tracker = NewTracker(TrackerOptions{Now: d.Now}, nil)
-	}
-	if d.Metrics == nil {
-		d.Metrics = NewMetrics(d.Gallery, d.Hub)
-		d.Metrics.watchTracker(d.Tracker)
+	for name, missing := range map[string]bool{
+		"Queue": d.Queue == nil, "Images": d.Images == nil, "Gallery": d.Gallery == nil,
+		"Jobs": d.Jobs == nil, "Hub": d.Hub == nil, "Metrics": d.Metrics == nil,
+	} {
+		if missing {
+			panic("web.NewServer: Deps." + name + " is nil")
+		}
 	}
 	s := &server{
 		Deps:     d,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/status"
 )
 
 // fixture is a server over fakes, for handler tests.
@@ -22,7 +25,7 @@ type fixture struct {
 	cfg     config.WebUI
 	queue   *fakeQueue
 	gallery *fakeGallery
-	tracker *Tracker
+	jobs    *status.Tracker
 	hub     *Hub
 	handler http.Handler
 	now     time.Time
@@ -41,12 +44,18 @@ func setup(t *testing.T, change ...func(*config.WebUI)) *fixture {
 	f := &fixture{t: t, cfg: cfg, queue: &fakeQueue{}, gallery: newFakeGallery(), hub: NewHub(16),
 		now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	now := func() time.Time { return f.now }
-	f.tracker = NewTracker(TrackerOptions{Now: now}, JobsToHub(f.hub, nil, now))
+	f.jobs = status.New(f.queue, f.gallery, status.Options{Now: now})
 	f.handler = NewServer(Deps{
 		Config: cfg, Queue: f.queue, Images: imagesOf{f.gallery}, Gallery: f.gallery,
-		Tracker: f.tracker, Hub: f.hub, Now: now,
+		Jobs: f.jobs, Hub: f.hub, Metrics: NewMetrics(prometheus.NewRegistry(), f.gallery, f.hub, f.jobs), Now: now,
 		Ready: map[string]Pinger{"queue": f.queue},
 	})
+	// The job cards go to the SSE clients as in Run; the status itself is
+	// fed by the test (Apply), not by a subscription.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); FollowJobs(ctx, f.jobs, f.hub, nil, now) }()
+	t.Cleanup(func() { cancel(); <-done })
 	return f
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/job"
@@ -28,7 +29,7 @@ type stack struct {
 	t      testing.TB
 	ctx    context.Context
 	url    string
-	app    *app
+	app    *webui
 	cfg    config.WebUI
 	env    map[string]string // for the worker
 	q      *rabbitmq.Queue
@@ -81,7 +82,7 @@ func startStack(t testing.TB, change ...func(*config.WebUI)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.app = newApp(cfg, log, st.q, st.s)
+	st.app = newWebUI(cfg, log, prometheus.NewRegistry(), st.q, st.s)
 	srv := httptest.NewUnstartedServer(st.app.handler)
 	srv.Config.BaseContext = baseContext(ctx)
 	srv.Start()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/status"
 )
 
 // request is one submission, from the form or the API.
@@ -25,7 +26,7 @@ type submitError struct {
 	Status  int
 	Message string
 	Fields  []job.FieldError
-	Jobs    []Job // published before a later publish failed
+	Jobs    []status.Job // published before a later publish failed
 }
 
 func (e *submitError) Error() string { return e.Message }
@@ -36,7 +37,7 @@ const publishTimeout = 15 * time.Second
 // submit validates req, checks the queue's length and publishes the job (or
 // one job per image when in parallel), each confirmed, then announces each
 // as queued so that every webui replica can show its place in line.
-func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) {
+func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submitError) {
 	m := req.Message
 	fields := append([]job.FieldError(nil), req.Fields...)
 	var verr *job.ValidationError
@@ -90,7 +91,7 @@ func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) 
 	}
 	wg.Wait()
 
-	var jobs []Job
+	var jobs []status.Job
 	var queued []job.Event
 	for i, msg := range msgs {
 		if !published[i] {
@@ -98,7 +99,7 @@ func (s *server) submit(ctx context.Context, req request) ([]Job, *submitError) 
 		}
 		at, _ := time.Parse(time.RFC3339Nano, msg.SubmittedAt)
 		e := job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count, At: at}
-		j, _ := s.Tracker.Apply(e)
+		j, _ := s.Jobs.Apply(e)
 		jobs = append(jobs, j)
 		queued = append(queued, e)
 		s.Log.Info("job queued", "job_id", msg.ID, "group", msg.Group, "count", msg.Count)

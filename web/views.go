@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/internal/store"
 	"github.com/sdkeda/sdkeda/web/components"
 )
@@ -33,7 +34,7 @@ func imageVMs(keys []string, prompt string) []components.ImageVM {
 	return out
 }
 
-func jobVM(j Job, now time.Time) components.JobVM {
+func jobVM(j status.Job, now time.Time) components.JobVM {
 	vm := components.JobVM{
 		ID: j.ID, Prompt: j.Prompt, Count: j.Count, Status: string(j.State), Rank: j.Rank(),
 		Position: j.Position, StartedAt: j.StartedAt, Reason: j.Reason, Worker: j.Worker,
@@ -47,7 +48,7 @@ func jobVM(j Job, now time.Time) components.JobVM {
 }
 
 // elapsed is how long the job has run, or ran.
-func elapsed(j Job, now time.Time) time.Duration {
+func elapsed(j status.Job, now time.Time) time.Duration {
 	switch {
 	case j.StartedAt.IsZero():
 		return 0

@@ -168,6 +168,8 @@
       applyJob(d);
       if (d.status !== 'queued') refreshJobs('.job-queued, .job-retrying');
     });
+    // The server lost changes for this page: re-read every card.
+    events.addEventListener('jobs', function () { refreshJobs('[data-job-id]'); });
     events.addEventListener('gallery', function (e) { applyGallery(JSON.parse(e.data)); });
     // Events are not replayed: catch up on what happened while not listening.
     events.addEventListener('open', function () {

@@ -1,9 +1,8 @@
-package web
+package status
 
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"testing"
 	"time"
 
@@ -16,16 +15,29 @@ const (
 	id3 = "33333333-3333-4333-8333-333333333333"
 )
 
-func newTestTracker(now *time.Time, o TrackerOptions) (*Tracker, *[]Job) {
-	var changes []Job
+// newTestTracker is a tracker on a clock of the test's, without a queue or
+// gallery (Run is not called); changes collects what subscribers get.
+func newTestTracker(now *time.Time, o Options) (*Tracker, func() []Job) {
 	o.Now = func() time.Time { return *now }
-	return NewTracker(o, func(j Job) { changes = append(changes, j) }), &changes
+	t := New(nil, nopGallery{}, o)
+	ch, _ := t.Changes(1 << 16)
+	var got []Job
+	return t, func() []Job {
+		for {
+			select {
+			case c := <-ch:
+				got = append(got, c.Job)
+			default:
+				return got
+			}
+		}
+	}
 }
 
 func TestTrackerNeverGoesBack(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tr, changes := newTestTracker(&now, TrackerOptions{})
+	tr, changes := newTestTracker(&now, Options{})
 	at := func(s int) time.Time { return now.Add(time.Duration(s) * time.Second) }
 	steps := []struct {
 		e    job.Event
@@ -46,13 +58,13 @@ func TestTrackerNeverGoesBack(t *testing.T) {
 			t.Fatalf("step %d (%s): state %s, want %s", i, s.e.State, j.State, s.want)
 		}
 	}
-	j, _ := tr.Get(id1)
+	j, _ := tr.table.get(id1)
 	if j.Prompt != "dog" || j.Worker != "w1" || len(j.Images) != 1 || j.Images[0] != id1+"-1.png" ||
 		!j.StartedAt.Equal(at(4)) || !j.FinishedAt.Equal(at(9)) {
 		t.Errorf("job %+v", j)
 	}
-	if len(*changes) != 4 {
-		t.Errorf("%d changes reported, want 4 (one per step forward)", len(*changes))
+	if len(changes()) != 4 {
+		t.Errorf("%d changes reported, want 4 (one per step forward)", len(changes()))
 	}
 }
 
@@ -61,7 +73,7 @@ func TestTrackerNeverGoesBack(t *testing.T) {
 func TestTrackerJobGivenBackIsQueuedAgain(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tr, _ := newTestTracker(&now, TrackerOptions{})
+	tr, _ := newTestTracker(&now, Options{})
 	tr.Apply(job.Event{ID: id1, State: job.Queued, At: now})
 	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now.Add(time.Second)})
 	tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, At: now.Add(2 * time.Second)})
@@ -80,11 +92,11 @@ func TestTrackerJobGivenBackIsQueuedAgain(t *testing.T) {
 func TestTrackerPositionsFollowSubmitTime(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tr, _ := newTestTracker(&now, TrackerOptions{})
+	tr, _ := newTestTracker(&now, Options{})
 	for i, id := range []string{id3, id1, id2} { // id3 first in line
 		tr.Apply(job.Event{ID: id, State: job.Queued, At: now.Add(time.Duration(i) * time.Second)})
 	}
-	pos := func(id string) int { j, _ := tr.Get(id); return j.Position }
+	pos := func(id string) int { j, _ := tr.table.get(id); return j.Position }
 	if pos(id3) != 1 || pos(id1) != 2 || pos(id2) != 3 {
 		t.Fatalf("positions %d %d %d", pos(id3), pos(id1), pos(id2))
 	}
@@ -102,15 +114,15 @@ func TestTrackerPositionsFollowSubmitTime(t *testing.T) {
 func TestTrackerForgetsOldFinishedJobsAndStaysBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tr, _ := newTestTracker(&now, TrackerOptions{MaxJobs: 100})
+	tr, _ := newTestTracker(&now, Options{MaxJobs: 100})
 	tr.Apply(job.Event{ID: id1, State: job.Done, At: now})
 	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now})
 	now = now.Add(61 * time.Minute)
 	tr.Prune()
-	if _, ok := tr.Get(id1); ok {
+	if _, ok := tr.table.get(id1); ok {
 		t.Error("a job finished an hour ago is still there")
 	}
-	if _, ok := tr.Get(id2); !ok {
+	if _, ok := tr.table.get(id2); !ok {
 		t.Error("a queued job was forgotten")
 	}
 	for i := range 1000 {
@@ -121,53 +133,12 @@ func TestTrackerForgetsOldFinishedJobsAndStaysBounded(t *testing.T) {
 	}
 }
 
-func TestJobStatusAPI(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	get := func(id string) (int, apiJob) {
-		w := f.get("/api/jobs/" + id)
-		var j apiJob
-		if w.Code == http.StatusOK {
-			j = decodeJSON[apiJob](t, w.Body)
-		}
-		return w.Code, j
-	}
-	if code, _ := get(id1); code != http.StatusNotFound {
-		t.Fatalf("unknown job: %d", code)
-	}
-	if code, _ := get("../etc"); code != http.StatusNotFound {
-		t.Fatalf("bad id: %d", code)
-	}
-	f.tracker.Apply(job.Event{ID: id2, State: job.Queued, At: f.now.Add(-time.Minute)})
-	f.tracker.Apply(job.Event{ID: id1, State: job.Queued, At: f.now})
-	if _, j := get(id1); j.Status != "queued" || j.Position != 2 || j.StartedAt != nil {
-		t.Errorf("queued: %+v", j)
-	}
-	f.tracker.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, At: f.now.Add(-12 * time.Second)})
-	if _, j := get(id1); j.Status != "running" || j.Position != 0 || j.StartedAt == nil || j.Elapsed == nil || *j.Elapsed != 12 {
-		t.Errorf("running: %+v", j)
-	}
-	f.tracker.Apply(job.Event{ID: id1, State: job.Done, At: f.now, Objects: []string{id1 + "-1.png", id1 + "-2.png", id1 + ".json"}})
-	if _, j := get(id1); j.Status != "done" || len(j.Images) != 2 || j.Images[1] != "/images/"+id1+"-2.png" {
-		t.Errorf("done: %+v", j)
-	}
-	f.tracker.Apply(job.Event{ID: id2, State: job.Failed, Reason: "the generator exited with status 1"})
-	if _, j := get(id2); j.Status != "failed" || j.Reason != "the generator exited with status 1" {
-		t.Errorf("failed: %+v", j)
-	}
-	// A job this replica never heard of, but whose entry is in the gallery.
-	f.gallery.add(entry(id3, "cat", time.Minute, f.now), []byte("png"))
-	if _, j := get(id3); j.Status != "done" || len(j.Images) != 1 {
-		t.Errorf("from the gallery: %+v", j)
-	}
-}
-
 // The line kept sorted gives the same places as counting, whatever the
 // order of events.
 func TestTrackerLineMatchesCounting(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tr, _ := newTestTracker(&now, TrackerOptions{MaxJobs: 50})
+	tr, _ := newTestTracker(&now, Options{MaxJobs: 50})
 	rng := rand.New(rand.NewPCG(1, 2))
 	states := []job.State{job.Queued, job.Queued, job.Started, job.Retrying, job.Done, job.Failed}
 	ids := make([]string, 80)
@@ -182,21 +153,22 @@ func TestTrackerLineMatchesCounting(t *testing.T) {
 		if step%50 == 0 {
 			tr.Prune()
 		}
-		tr.mu.Lock()
-		for _, j := range tr.jobs {
+		tb := tr.table
+		tb.mu.Lock()
+		for _, j := range tb.jobs {
 			want := 0
-			if j.waiting() {
+			if j.Waiting() {
 				want = 1
-				for _, o := range tr.jobs {
-					if o != j && o.waiting() && inFront(o, j) {
+				for _, o := range tb.jobs {
+					if o != j && o.Waiting() && inFront(o, j) {
 						want++
 					}
 				}
 			}
 			got := 0
-			if j.waiting() {
-				got = tr.positionLocked(j)
-				if tr.line[got-1] != j {
+			if j.Waiting() {
+				got = tb.place(j) + 1
+				if tb.line[got-1] != j {
 					t.Fatalf("step %d: %s not at its place", step, j.ID)
 				}
 			}
@@ -205,14 +177,14 @@ func TestTrackerLineMatchesCounting(t *testing.T) {
 			}
 		}
 		waiting := 0
-		for _, j := range tr.jobs {
-			if j.waiting() {
+		for _, j := range tb.jobs {
+			if j.Waiting() {
 				waiting++
 			}
 		}
-		if waiting != len(tr.line) {
-			t.Fatalf("step %d: %d waiting, %d in line", step, waiting, len(tr.line))
+		if waiting != len(tb.line) {
+			t.Fatalf("step %d: %d waiting, %d in line", step, waiting, len(tb.line))
 		}
-		tr.mu.Unlock()
+		tb.mu.Unlock()
 	}
 }

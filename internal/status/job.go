@@ -1,0 +1,59 @@
+package status
+
+import (
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+)
+
+// Job is what the webui knows of one job, fed by its own publishes and by the
+// status events of the workers (and of other webui replicas), and joined
+// with the gallery and the dead letters when events are missing.
+type Job struct {
+	ID         string
+	Group      string
+	Prompt     string
+	Count      int
+	State      job.State
+	Attempt    int
+	QueuedAt   time.Time // when it last entered the queue: the order of the line
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Images     []string // object keys of the images, when done
+	Reason     string
+	Worker     string
+	Position   int // about where it is in line when queued; 0 otherwise
+	updated    time.Time
+}
+
+// Rank orders the states of a job so that a late event never moves it back:
+// queued < running(1) < retrying(1) or requeued(1) < running(2) < ... <
+// failed < done. The webui's own queued event has attempt 0; a worker that
+// gives a job back (shutdown, store down) sends queued with its attempt.
+func (j Job) Rank() int { return rank(j.State, j.Attempt) }
+
+func rank(s job.State, attempt int) int {
+	if s == job.Queued {
+		return 2 * max(attempt, 0)
+	}
+	if attempt < 1 {
+		attempt = 1
+	}
+	switch s {
+	case job.Started:
+		return 2*attempt - 1
+	case job.Retrying:
+		return 2 * attempt
+	case job.Failed:
+		return 1 << 20
+	case job.Done:
+		return 1<<20 + 1
+	}
+	return -1
+}
+
+// Terminal reports whether the job will not change any more.
+func (j Job) Terminal() bool { return j.State == job.Done || j.State == job.Failed }
+
+// Waiting reports whether the job is in line (queued or retrying).
+func (j Job) Waiting() bool { return j.State == job.Queued || j.State == job.Retrying }

@@ -1,0 +1,120 @@
+// Package status is the job-status domain of the webui: which jobs are
+// queued (and about where in line), running, done or failed. It follows the
+// status events of the workers and of every webui replica, joins them with
+// the gallery index (a done job's entry) and what is known of the dead
+// letters, prunes what it no longer needs, and hands typed changes to the
+// HTTP layer (package web), which only renders them. docs/design.md holds
+// the job states and the event contract; README.md here explains the
+// choices.
+package status
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/store"
+)
+
+// Gallery is what the tracker needs of the gallery index (package gallery):
+// a done job's entry, and telling it the objects a done event names.
+type Gallery interface {
+	Get(ctx context.Context, id string) (gallery.Entry, bool, error)
+	Notify(ctx context.Context, c store.Change)
+}
+
+// Options bound the tracker's memory; zero values take the defaults.
+type Options struct {
+	MaxJobs  int           // at most this many jobs (10,000)
+	Finished time.Duration // finished jobs are forgotten after this (1 h)
+	Stale    time.Duration // any job without news is forgotten after this (24 h)
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxJobs <= 0 {
+		o.MaxJobs = 10000
+	}
+	if o.Finished <= 0 {
+		o.Finished = time.Hour
+	}
+	if o.Stale <= 0 {
+		o.Stale = 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Tracker is the status of the jobs. It is safe for concurrent use.
+type Tracker struct {
+	opts    Options
+	sub     queue.StatusSubscriber
+	gallery Gallery
+	table   *table
+	changes hub
+	notify  chan store.Change // done events' objects, for the gallery index
+}
+
+// New returns a tracker over the queue's status events and the gallery
+// index. Run follows the events.
+func New(sub queue.StatusSubscriber, g Gallery, o Options) *Tracker {
+	o = o.withDefaults()
+	return &Tracker{opts: o, sub: sub, gallery: g, table: newTable(o), notify: make(chan store.Change, 1024)}
+}
+
+// Apply records an event (the webui's own queued events, and every event of
+// the status exchange) and reports whether the job changed; a change goes to
+// the subscribers.
+func (t *Tracker) Apply(e job.Event) (Job, bool) {
+	j, changed := t.table.apply(e)
+	if changed {
+		t.changes.publish(Change{Kind: JobChanged, Job: j})
+	}
+	return j, changed
+}
+
+// Get returns the job, with its place in line when it waits. A job the
+// tracker does not hold is looked up in the gallery (done, with its images).
+func (t *Tracker) Get(ctx context.Context, id string) (Job, bool) {
+	if j, ok := t.table.get(id); ok {
+		return j, true
+	}
+	e, ok, err := t.gallery.Get(ctx, id)
+	if err != nil || !ok {
+		return Job{}, false
+	}
+	return fromEntry(id, e), true
+}
+
+// fromEntry is a done job as its gallery entry tells it.
+func fromEntry(id string, e gallery.Entry) Job {
+	j := Job{ID: id, State: job.Done, Images: e.Images, FinishedAt: e.Modified}
+	if e.Meta != nil {
+		j.Prompt, j.Worker, j.StartedAt = e.Meta.Prompt, e.Meta.Worker, e.Meta.StartedAt
+	}
+	return j
+}
+
+// Changes streams the tracker's changes from now on. Sending never blocks
+// the tracker: a subscriber that lets its buffer of buf changes fill gets a
+// Lost change and loses the changes after it until it has read it. cancel
+// ends the subscription and closes the channel.
+func (t *Tracker) Changes(buf int) (changes <-chan Change, cancel func()) {
+	return t.changes.subscribe(buf)
+}
+
+// Len is the number of jobs held.
+func (t *Tracker) Len() int { return t.table.len() }
+
+// Prune forgets finished jobs older than Finished and jobs without news for
+// Stale; Run calls it every minute.
+func (t *Tracker) Prune() { t.table.prune() }

@@ -20,7 +20,9 @@ const maxBody = 16 << 10
 
 // newForm is the empty form: one image, in parallel, as the old page.
 func (s *server) newForm() components.FormVM {
-	return components.FormVM{Count: 1, Parallel: true, MaxCount: s.maxCount(), MaxPrompt: s.maxPrompt()}
+	l := s.limits
+	return components.FormVM{Count: 1, Parallel: true, MaxCount: l.MaxCount, MaxPrompt: l.MaxPromptLength,
+		MinSide: job.MinSide, MaxSide: l.MaxSide, MaxSteps: l.MaxSteps}
 }
 
 // formValues reads the form as typed, for showing it again.
@@ -63,10 +65,12 @@ func (s *server) formRequest(v url.Values) request {
 		}
 		*into = n
 	}
-	num("count", &m.Count, fmt.Sprintf("1 to %d", s.maxCount()))
-	num("width", &m.Width, "a multiple of 8 from 256 to 1024")
-	num("height", &m.Height, "a multiple of 8 from 256 to 1024")
-	num("steps", &m.Steps, "1 to 50")
+	l := s.limits
+	side := fmt.Sprintf("a multiple of 8 from %d to %d", job.MinSide, l.MaxSide)
+	num("count", &m.Count, fmt.Sprintf("1 to %d", l.MaxCount))
+	num("width", &m.Width, side)
+	num("height", &m.Height, side)
+	num("steps", &m.Steps, fmt.Sprintf("1 to %d", l.MaxSteps))
 	if raw := strings.TrimSpace(v.Get("seed")); raw != "" {
 		if n, err := strconv.ParseInt(raw, 10, 64); err != nil {
 			bad("seed", fmt.Sprintf("must be a whole number, not %q", raw))

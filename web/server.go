@@ -101,7 +101,7 @@ func NewServer(d Deps) http.Handler {
 	}
 	s := &server{
 		Deps:     d,
-		limits:   job.Limits{MaxPromptLength: d.Config.MaxPromptLength, MaxCount: d.Config.MaxImages},
+		limits:   d.Config.Limits.WithDefaults(),
 		stop:     newNSFWList(d.Config.NSFWWords),
 		qlen:     newLenCache(d.Queue, time.Second, d.Now),
 		assetVer: assetVersion(),
@@ -112,18 +112,4 @@ func NewServer(d Deps) http.Handler {
 		s.limiter = httprate.NewRateLimiter(n, time.Minute)
 	}
 	return s.routes()
-}
-
-func (s *server) maxCount() int {
-	if s.limits.MaxCount > 0 {
-		return s.limits.MaxCount
-	}
-	return job.DefaultLimits.MaxCount
-}
-
-func (s *server) maxPrompt() int {
-	if s.limits.MaxPromptLength > 0 {
-		return s.limits.MaxPromptLength
-	}
-	return job.DefaultLimits.MaxPromptLength
 }

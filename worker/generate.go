@@ -31,9 +31,9 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 		generator = fs.String("generator", "", "fastsdcpu or placeholder (default: GENERATOR, else fastsdcpu when FASTSDCPU_DIR has src/app.py, else placeholder)")
 	)
 	fs.StringVar(&m.Prompt, "prompt", "", "what to draw (required)")
-	fs.IntVar(&m.Count, "count", 1, "number of images, 1 to 4")
-	fs.IntVar(&m.Width, "width", 0, "image width, a multiple of 8 from 256 to 1024 (default 512)")
-	fs.IntVar(&m.Height, "height", 0, "image height, a multiple of 8 from 256 to 1024 (default 512)")
+	fs.IntVar(&m.Count, "count", 1, "number of images, 1 to MAX_IMAGES (4)")
+	fs.IntVar(&m.Width, "width", 0, "image width, a multiple of 8 from 256 to MAX_IMAGE_SIZE (1024) (default 512)")
+	fs.IntVar(&m.Height, "height", 0, "image height, a multiple of 8 from 256 to MAX_IMAGE_SIZE (1024) (default 512)")
 	fs.IntVar(&m.Steps, "steps", 0, "inference steps (fastsdcpu's default when unset)")
 	fs.StringVar(&m.NegativePrompt, "negative-prompt", "", "what to leave out")
 	fs.StringVar(&m.ID, "id", "", "job id, a UUID (default: a new one)")
@@ -57,7 +57,8 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	if *seed < 0 {
 		m.Seed = nil
 	}
-	if err := m.Normalize(job.DefaultLimits); err != nil {
+	cfg, _ := loadLocal(getenv) // a wrong variable is reported by localGenerator below
+	if err := m.Normalize(cfg.Limits); err != nil {
 		return fmt.Errorf("worker generate: %w", err)
 	}
 	if m.ID == "" {
@@ -68,7 +69,6 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	cfg, _ := loadLocal(getenv) // errors were reported by localGenerator
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("worker generate: %w", err)
 	}

@@ -49,12 +49,8 @@ func New(cfg config.Worker, d Deps) *Worker {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, d: d, log: d.Log, m: newMetrics(d.Metrics), uploadFloor: 30 * time.Second, limits: job.Limits{
-		// The worker accepts what any webui may have accepted; the bounds
-		// that matter to the generator are the contract's own.
-		MaxPromptLength: job.DefaultLimits.MaxPromptLength,
-		MaxCount:        job.DefaultLimits.MaxCount,
-	}}
+	return &Worker{cfg: cfg, d: d, log: d.Log, m: newMetrics(d.Metrics), uploadFloor: 30 * time.Second,
+		limits: cfg.Limits.WithDefaults()} // the same limits as the webui's: the same variables, read by the same code
 }
 
 // Run consumes until ctx ends (loop mode) or after one job (one-shot mode,

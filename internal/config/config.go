@@ -15,10 +15,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
 )
 
 // Common is what both programs read.
 type Common struct {
+	// Limits bound every job (MAX_PROMPT_LENGTH, MAX_IMAGES, MAX_IMAGE_SIZE,
+	// MAX_STEPS): the webui refuses what breaks them, a worker dead-letters
+	// it. Set them alike in every program (deploy/ puts them in the shared
+	// ConfigMap).
+	Limits         job.Limits
 	AMQPURL        string // AMQP_URL; empty in the webui means embedded mode
 	QueueName      string // QUEUE_NAME
 	DeliveryLimit  int    // DELIVERY_LIMIT
@@ -135,8 +143,9 @@ func (r *reader) common(embeddedOK bool) Common {
 	c := Common{
 		AMQPURL:        r.str("AMQP_URL", ""),
 		QueueName:      r.str("QUEUE_NAME", "tasks"),
-		DeliveryLimit:  r.integer("DELIVERY_LIMIT", 10, 1, 1000),
-		MaxFailures:    r.integer("MAX_FAILURES", 3, 1, 100),
+		Limits:         r.limits(),
+		DeliveryLimit:  r.integer("DELIVERY_LIMIT", queue.DefaultDeliveryLimit, 1, 1000),
+		MaxFailures:    r.integer("MAX_FAILURES", queue.DefaultMaxFailures, 1, 100),
 		MinioEndpoint:  r.str("MINIO_ENDPOINT", ""),
 		MinioAccessKey: r.str("MINIO_ACCESS_KEY", ""),
 		MinioSecretKey: r.str("MINIO_SECRET_KEY", ""),
@@ -183,6 +192,21 @@ func (r *reader) common(embeddedOK bool) Common {
 		r.fail("LOG_FORMAT", "want json or text, got %q", c.LogFormat)
 	}
 	return c
+}
+
+// limits reads the job limits; the defaults are the contract's own.
+func (r *reader) limits() job.Limits {
+	d := job.DefaultLimits
+	l := job.Limits{
+		MaxPromptLength: r.integer("MAX_PROMPT_LENGTH", d.MaxPromptLength, 10, 100000),
+		MaxCount:        r.integer("MAX_IMAGES", d.MaxCount, 1, 16),
+		MaxSide:         r.integer("MAX_IMAGE_SIZE", d.MaxSide, job.MinSide, 4096),
+		MaxSteps:        r.integer("MAX_STEPS", d.MaxSteps, 1, 1000),
+	}
+	if l.MaxSide%8 != 0 {
+		r.fail("MAX_IMAGE_SIZE", "want a multiple of 8 (pixels), got %d", l.MaxSide)
+	}
+	return l
 }
 
 func validQueueName(s string) bool {

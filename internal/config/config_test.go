@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
 )
 
 func env(kv ...string) func(string) string {
@@ -21,8 +23,39 @@ func TestWebUIDefaultsAreEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.Embedded() || c.ListenAddr != ":3000" || c.QueueName != "tasks" || c.MinioBucket != "images" ||
-		c.MaxImages != 4 || c.MaxPromptLength != 1000 || c.DeliveryLimit != 10 || c.MaxFailures != 3 {
+		c.Limits != job.DefaultLimits || c.DeliveryLimit != 10 || c.MaxFailures != 3 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// Both programs read the job limits with the same code: what the webui
+// accepts, a worker accepts.
+func TestBothProgramsReadTheSameLimits(t *testing.T) {
+	t.Parallel()
+	limits := []string{"MAX_PROMPT_LENGTH", "20", "MAX_IMAGES", "8", "MAX_IMAGE_SIZE", "1536", "MAX_STEPS", "8"}
+	w, err := LoadWebUI(env(limits...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadWorker(env(append(limits, "AMQP_URL", "amqp://u:p@rabbitmq:5672/", "MINIO_ENDPOINT", "minio:9000",
+		"MINIO_ACCESS_KEY", "a", "MINIO_SECRET_KEY", "s")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := job.Limits{MaxPromptLength: 20, MaxCount: 8, MaxSide: 1536, MaxSteps: 8}
+	if w.Limits != want || k.Limits != want {
+		t.Fatalf("webui %+v, worker %+v, want %+v", w.Limits, k.Limits, want)
+	}
+	for _, s := range []string{"MAX_PROMPT_LENGTH=20", "MAX_IMAGES=8", "MAX_IMAGE_SIZE=1536", "MAX_STEPS=8"} {
+		if !strings.Contains(w.String(), s) || !strings.Contains(k.String(), s) {
+			t.Errorf("effective configuration lacks %s", s)
+		}
+	}
+	_, err = LoadWorker(env("MAX_IMAGE_SIZE", "1001", "MAX_IMAGES", "17", "MAX_STEPS", "0"))
+	for _, name := range []string{"MAX_IMAGE_SIZE", "MAX_IMAGES", "MAX_STEPS"} {
+		if err == nil || !strings.Contains(err.Error(), name+":") {
+			t.Errorf("error %v does not name %s", err, name)
+		}
 	}
 }
 

@@ -10,14 +10,12 @@ import (
 // WebUI is the configuration of cmd/webui.
 type WebUI struct {
 	Common
-	ListenAddr      string        // LISTEN_ADDR
-	MaxPromptLength int           // MAX_PROMPT_LENGTH
-	MaxImages       int           // MAX_IMAGES
-	MaxQueueLength  int           // MAX_QUEUE_LENGTH: 503 above it
-	RateLimit       int           // RATE_LIMIT: submissions per minute per client; 0 = off
-	NSFWWords       []string      // NSFW_WORDS: comma-separated; "-" = none
-	ResyncInterval  time.Duration // RESYNC_INTERVAL: full relisting of the bucket
-	DataDir         string        // DATA_DIR: embedded mode's store and state
+	ListenAddr     string        // LISTEN_ADDR
+	MaxQueueLength int           // MAX_QUEUE_LENGTH: 503 above it
+	RateLimit      int           // RATE_LIMIT: submissions per minute per client; 0 = off
+	NSFWWords      []string      // NSFW_WORDS: comma-separated; "-" = none
+	ResyncInterval time.Duration // RESYNC_INTERVAL: full relisting of the bucket
+	DataDir        string        // DATA_DIR: embedded mode's store and state
 	// Embedded mode only: the in-process worker's generator.
 	Generator    string // GENERATOR
 	FastSDCPUDir string // FASTSDCPU_DIR
@@ -35,16 +33,14 @@ func (c WebUI) String() string { return c.described }
 func LoadWebUI(getenv func(string) string) (WebUI, error) {
 	r := newReader(getenv)
 	c := WebUI{
-		Common:          r.common(true),
-		ListenAddr:      r.addr("LISTEN_ADDR", ":3000"),
-		MaxPromptLength: r.integer("MAX_PROMPT_LENGTH", 1000, 10, 100000),
-		MaxImages:       r.integer("MAX_IMAGES", 4, 1, 16),
-		MaxQueueLength:  r.integer("MAX_QUEUE_LENGTH", 500, 1, 10000000),
-		RateLimit:       r.integer("RATE_LIMIT", 30, 0, 1000000),
-		ResyncInterval:  r.duration("RESYNC_INTERVAL", 5*time.Minute, time.Second, 24*time.Hour),
-		DataDir:         r.str("DATA_DIR", "./data"),
-		Generator:       r.str("GENERATOR", ""),
-		FastSDCPUDir:    r.str("FASTSDCPU_DIR", ""),
+		Common:         r.common(true),
+		ListenAddr:     r.addr("LISTEN_ADDR", ":3000"),
+		MaxQueueLength: r.integer("MAX_QUEUE_LENGTH", 500, 1, 10000000),
+		RateLimit:      r.integer("RATE_LIMIT", 30, 0, 1000000),
+		ResyncInterval: r.duration("RESYNC_INTERVAL", 5*time.Minute, time.Second, 24*time.Hour),
+		DataDir:        r.str("DATA_DIR", "./data"),
+		Generator:      r.str("GENERATOR", ""),
+		FastSDCPUDir:   r.str("FASTSDCPU_DIR", ""),
 	}
 	c.NSFWWords = words(r.str("NSFW_WORDS", ""), DefaultNSFWWords)
 	r.note("NSFW_WORDS", fmt.Sprintf("%d words", len(c.NSFWWords)))

@@ -36,21 +36,41 @@ type Message struct {
 	SubmittedAt    string   `json:"submitted_at,omitempty"`
 }
 
-// Limits are the configurable bounds of validation.
+// Limits are the configurable bounds of validation. Both programs read them
+// from the environment with the same code (internal/config), so the webui
+// never accepts a job that a worker refuses.
 type Limits struct {
-	MaxPromptLength int // characters, not bytes
-	MaxCount        int
+	MaxPromptLength int // characters (not bytes) of the prompt and of the negative prompt: MAX_PROMPT_LENGTH
+	MaxCount        int // images per job: MAX_IMAGES
+	MaxSide         int // pixels of width and of height, a multiple of 8: MAX_IMAGE_SIZE
+	MaxSteps        int // inference steps: MAX_STEPS
 }
 
 // DefaultLimits are the bounds of docs/design.md §2.1.
-var DefaultLimits = Limits{MaxPromptLength: 1000, MaxCount: 4}
+var DefaultLimits = Limits{MaxPromptLength: 1000, MaxCount: 4, MaxSide: 1024, MaxSteps: 50}
 
-// Size and step bounds of the optional generator parameters.
+// WithDefaults gives the zero fields of l their defaults.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	if l.MaxPromptLength <= 0 {
+		l.MaxPromptLength = d.MaxPromptLength
+	}
+	if l.MaxCount <= 0 {
+		l.MaxCount = d.MaxCount
+	}
+	if l.MaxSide <= 0 {
+		l.MaxSide = d.MaxSide
+	}
+	if l.MaxSteps <= 0 {
+		l.MaxSteps = d.MaxSteps
+	}
+	return l
+}
+
+// Fixed bounds of the optional generator parameters.
 const (
-	MinSide, MaxSide   = 256, 1024
-	MaxSteps           = 50
+	MinSide            = 256
 	MaxGuidance        = 20.0
-	MaxNegativePrompt  = 1000
 	DefaultCount       = 1
 	maxSeed            = 1<<32 - 1
 	maxMessageBodySize = 64 << 10
@@ -113,12 +133,7 @@ func Decode(body []byte) (Message, error) {
 // Normalize trims and defaults m, then validates it against l. The returned
 // error is a *ValidationError naming every wrong field.
 func (m *Message) Normalize(l Limits) error {
-	if l.MaxPromptLength <= 0 {
-		l.MaxPromptLength = DefaultLimits.MaxPromptLength
-	}
-	if l.MaxCount <= 0 {
-		l.MaxCount = DefaultLimits.MaxCount
-	}
+	l = l.WithDefaults()
 	m.Prompt = strings.TrimSpace(m.Prompt)
 	m.NegativePrompt = strings.TrimSpace(m.NegativePrompt)
 	m.ID = strings.TrimSpace(m.ID)
@@ -149,8 +164,8 @@ func (m *Message) Normalize(l Limits) error {
 		}
 	}
 	switch n := utf8.RuneCountInString(m.NegativePrompt); {
-	case n > MaxNegativePrompt:
-		bad("negative_prompt", "is %d characters long; the limit is %d", n, MaxNegativePrompt)
+	case n > l.MaxPromptLength:
+		bad("negative_prompt", "is %d characters long; the limit is %d", n, l.MaxPromptLength)
 	case hasControl(m.NegativePrompt):
 		bad("negative_prompt", "contains a control character (only plain spaces are allowed)")
 	case m.NegativePrompt != "" && !ArgvSafe(m.NegativePrompt):
@@ -163,12 +178,12 @@ func (m *Message) Normalize(l Limits) error {
 		name string
 		v    int
 	}{{"width", m.Width}, {"height", m.Height}} {
-		if s.v != 0 && (s.v < MinSide || s.v > MaxSide || s.v%8 != 0) {
-			bad(s.name, "must be a multiple of 8 between %d and %d, not %d", MinSide, MaxSide, s.v)
+		if s.v != 0 && (s.v < MinSide || s.v > l.MaxSide || s.v%8 != 0) {
+			bad(s.name, "must be a multiple of 8 between %d and %d, not %d", MinSide, l.MaxSide, s.v)
 		}
 	}
-	if m.Steps != 0 && (m.Steps < 1 || m.Steps > MaxSteps) {
-		bad("steps", "must be between 1 and %d, not %d", MaxSteps, m.Steps)
+	if m.Steps != 0 && (m.Steps < 1 || m.Steps > l.MaxSteps) {
+		bad("steps", "must be between 1 and %d, not %d", l.MaxSteps, m.Steps)
 	}
 	if g := m.GuidanceScale; g != nil && (*g < 0 || *g > MaxGuidance) {
 		bad("guidance_scale", "must be between 0 and %g", MaxGuidance)

@@ -39,16 +39,23 @@ func DeadName(name string) string { return name + ".dead" }
 // StatusName is the exchange where status events of jobs are published.
 func StatusName(name string) string { return name + ".status" }
 
+// Default limits (DELIVERY_LIMIT, MAX_FAILURES): wide for returns, which
+// are not the job's fault (spot nodes), narrow for generator failures.
+const (
+	DefaultDeliveryLimit = 10
+	DefaultMaxFailures   = 3
+)
+
 // Defaults fills the zero fields of o.
 func (o Options) Defaults() Options {
 	if o.Name == "" {
 		o.Name = "tasks"
 	}
 	if o.DeliveryLimit <= 0 {
-		o.DeliveryLimit = 10
+		o.DeliveryLimit = DefaultDeliveryLimit
 	}
 	if o.MaxFailures <= 0 {
-		o.MaxFailures = 3
+		o.MaxFailures = DefaultMaxFailures
 	}
 	if o.ConfirmWait <= 0 {
 		o.ConfirmWait = 10 * time.Second

@@ -394,7 +394,7 @@ func Form(f FormVM) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = numberField("width", "Width", f.Width, f.Errors["width"], "256", "1024", "8", "512").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = numberField("width", "Width", f.Width, f.Errors["width"], strconv.Itoa(f.MinSide), strconv.Itoa(f.MaxSide), "8", "512").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -402,11 +402,11 @@ func Form(f FormVM) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = numberField("height", "Height", f.Height, f.Errors["height"], "256", "1024", "8", "512").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = numberField("height", "Height", f.Height, f.Errors["height"], strconv.Itoa(f.MinSide), strconv.Itoa(f.MaxSide), "8", "512").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = numberField("steps", "Steps", f.Steps, f.Errors["steps"], "1", "50", "1", "default").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = numberField("steps", "Steps", f.Steps, f.Errors["steps"], "1", strconv.Itoa(f.MaxSteps), "1", "default").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

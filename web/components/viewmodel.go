@@ -24,6 +24,9 @@ type FormVM struct {
 	Count          int
 	MaxCount       int
 	MaxPrompt      int
+	MinSide        int // width and height bounds (job.Limits)
+	MaxSide        int
+	MaxSteps       int
 	Parallel       bool
 	NegativePrompt string
 	Seed           string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/sdkeda/sdkeda/internal/retry"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -46,9 +47,8 @@ func (u uploader) putBytes(ctx context.Context, key string, b []byte, contentTyp
 	})
 }
 
+// retry runs put until it succeeds or ctx ends (policy retry.Upload).
 func (u uploader) retry(ctx context.Context, key string, put func(context.Context) error) error {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 200*time.Millisecond, 5*time.Second, 0
 	attempts := 0
 	var last error
 	op := func() error {
@@ -62,7 +62,7 @@ func (u uploader) retry(ctx context.Context, key string, put func(context.Contex
 		}
 		return err
 	}
-	if err := backoff.Retry(op, backoff.WithContext(b, ctx)); err != nil {
+	if err := retry.Do(ctx, retry.Upload, op, nil); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("upload %s: gave up after %d attempts (%v); last error: %v", key, attempts, context.Cause(ctx), last)
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sdkeda/sdkeda/internal/retry"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -47,18 +48,10 @@ func (ix *Index) Run(ctx context.Context) error {
 		return nil
 	}
 
-	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
-		err := ix.Resync(ctx)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		ix.log.Warn("gallery: first listing failed, retrying", "err", err, "retry_in", wait)
-		if !sleep(ctx, wait) {
-			return nil
-		}
+	if err := retry.Do(ctx, retry.Connect, func() error { return ix.Resync(ctx) }, func(err error, wait time.Duration) {
+		ix.log.Warn("gallery: first listing failed, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
+	}); err != nil {
+		return nil // only ctx ends it
 	}
 	took := time.Duration(0)
 	for {
@@ -94,38 +87,37 @@ func (ix *Index) Notify(ctx context.Context, c store.Change) {
 }
 
 // watch applies the store's changes until ctx ends, re-opening the stream
-// when it ends early. opened is closed after the first attempt to open it.
+// (policy retry.Reopen) when it ends early. opened is closed after the first
+// attempt to open it.
 func (ix *Index) watch(ctx context.Context, opened chan struct{}) {
-	wait := 200 * time.Millisecond
-	for attempt := 0; ctx.Err() == nil; attempt++ {
+	attempt := 0
+	var err error
+	retry.Forever(ctx, retry.Reopen, func() (delivered bool) {
 		wctx, cancel := context.WithCancel(ctx)
-		ch, err := ix.s.Watch(wctx)
-		if attempt == 0 {
+		defer cancel()
+		var ch <-chan store.Change
+		ch, err = ix.s.Watch(wctx)
+		if attempt++; attempt == 1 {
 			close(opened)
 		}
-		if err == nil {
-			if attempt > 0 {
-				// Changes between the streams are lost: relist now.
-				select {
-				case ix.kick <- struct{}{}:
-				default:
-				}
-			}
-			for c := range ch {
-				ix.apply(ctx, c)
-				wait = 200 * time.Millisecond
+		if err != nil {
+			return false
+		}
+		if attempt > 1 {
+			// Changes between the streams are lost: relist now.
+			select {
+			case ix.kick <- struct{}{}:
+			default:
 			}
 		}
-		cancel()
-		if ctx.Err() != nil {
-			return
+		for c := range ch {
+			ix.apply(ctx, c)
+			delivered = true
 		}
-		ix.log.Warn("gallery: change stream ended, reopening", "err", err, "retry_in", wait)
-		if !sleep(ctx, wait) {
-			return
-		}
-		wait = min(2*wait, 10*time.Second)
-	}
+		return delivered
+	}, func(wait time.Duration) {
+		ix.log.Warn("gallery: change stream ended, reopening", "err", err, "retry_in", wait.Round(time.Millisecond))
+	})
 }
 
 // apply applies one notified change. Images and removals apply at once; a
@@ -214,17 +206,5 @@ func (ix *Index) fetchLoop(ctx context.Context) {
 			ix.setJSON(ix.get(f.id), key)
 		}
 		ix.mu.Unlock()
-	}
-}
-
-// sleep waits d unless ctx ends first; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/retry"
 )
 
 // We keep the connection alive ourselves with a NotifyClose loop rather than
@@ -77,26 +78,47 @@ func openSession(ctx context.Context, url, name string, setup setupFunc, log *sl
 	return s, nil
 }
 
+// dialWithBackoff dials until a link is up (policy retry.Connect), a
+// permanent error, ctx ends or the session is closed (queue.ErrClosed).
 func (s *session) dialWithBackoff(ctx context.Context) (*link, error) {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 100*time.Millisecond, 5*time.Second, 0
-	for {
-		l, err := s.dial()
-		if err == nil {
-			return l, nil
-		}
-		if permanent(err) {
-			return nil, err
-		}
-		wait := b.NextBackOff()
-		s.log.Warn("rabbitmq unreachable, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
 		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("rabbitmq: %w (last error: %v)", ctx.Err(), err)
 		case <-s.done:
-			return nil, queue.ErrClosed
-		case <-time.After(wait):
+			cancel()
+		case <-ctx.Done():
 		}
+	}()
+	var l *link
+	var last error
+	err := retry.Do(ctx, retry.Connect, func() error {
+		var err error
+		if l, err = s.dial(); err != nil && permanent(err) {
+			return backoff.Permanent(err)
+		}
+		last = err
+		return err
+	}, func(err error, wait time.Duration) {
+		s.log.Warn("rabbitmq unreachable, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
+	})
+	switch {
+	case err == nil:
+		return l, nil
+	case !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
+		return nil, err // permanent
+	case isClosed(s.done):
+		return nil, queue.ErrClosed
+	}
+	return nil, fmt.Errorf("rabbitmq: %w (last error: %v)", err, last)
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/sdkeda/sdkeda/internal/retry"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -67,24 +68,24 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("s3store: %w", err)
 	}
 	s := &Store{c: c, listen: listen, bucket: cfg.Bucket, log: log}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 100*time.Millisecond, 5*time.Second, 0
-	for {
+	var last error
+	err = retry.Do(ctx, retry.Connect, func() error {
 		err := s.ensureBucket(ctx)
-		if err == nil {
-			return s, nil
+		if err != nil && permanent(err) {
+			return backoff.Permanent(err)
 		}
-		if permanent(err) {
-			return nil, err
-		}
-		wait := b.NextBackOff()
+		last = err
+		return err
+	}, func(err error, wait time.Duration) {
 		log.Warn("minio unreachable, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("s3store: %w (last error: %v)", ctx.Err(), err)
-		case <-time.After(wait):
-		}
+	})
+	switch {
+	case err == nil:
+		return s, nil
+	case ctx.Err() != nil && last != nil:
+		return nil, fmt.Errorf("s3store: %w (last error: %v)", ctx.Err(), last)
 	}
+	return nil, err
 }
 
 func (s *Store) ensureBucket(ctx context.Context) error {
@@ -222,44 +223,44 @@ func (s *Store) Watch(ctx context.Context) (<-chan store.Change, error) {
 	return out, nil
 }
 
+// watch follows the notification stream until ctx ends, re-opening it with
+// policy retry.Reopen whenever it ends.
 func (s *Store) watch(ctx context.Context, out chan<- store.Change) {
 	defer close(out)
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 200*time.Millisecond, 10*time.Second, 0
+	retry.Forever(ctx, retry.Reopen, func() bool { return s.listenOnce(ctx, out) }, nil)
+}
+
+// listenOnce forwards one notification stream's changes until it ends, and
+// reports whether it delivered any.
+func (s *Store) listenOnce(ctx context.Context, out chan<- store.Change) (delivered bool) {
 	events := []string{"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
-	for ctx.Err() == nil {
-		for info := range s.listen.ListenBucketNotification(ctx, s.bucket, "", "", events) {
-			if info.Err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("s3store: notification stream broke", "err", info.Err)
-				}
-				break
+	for info := range s.listen.ListenBucketNotification(ctx, s.bucket, "", "", events) {
+		if info.Err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("s3store: notification stream broke", "err", info.Err)
 			}
-			b.Reset()
-			for _, r := range info.Records {
-				key, err := url.QueryUnescape(r.S3.Object.Key)
-				if err != nil {
-					key = r.S3.Object.Key
-				}
-				ch := store.Change{Op: store.Put, Object: store.Object{Key: key, Size: r.S3.Object.Size,
-					ETag: r.S3.Object.ETag, ContentType: r.S3.Object.ContentType}}
-				if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
-					ch.Object.Modified = t
-				}
-				if strings.HasPrefix(r.EventName, "s3:ObjectRemoved") {
-					ch = store.Change{Op: store.Removed, Object: store.Object{Key: key}}
-				}
-				select {
-				case out <- ch:
-				case <-ctx.Done():
-					return
-				}
-			}
+			break
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(b.NextBackOff()):
+		delivered = true
+		for _, r := range info.Records {
+			key, err := url.QueryUnescape(r.S3.Object.Key)
+			if err != nil {
+				key = r.S3.Object.Key
+			}
+			ch := store.Change{Op: store.Put, Object: store.Object{Key: key, Size: r.S3.Object.Size,
+				ETag: r.S3.Object.ETag, ContentType: r.S3.Object.ContentType}}
+			if t, err := time.Parse(time.RFC3339Nano, r.EventTime); err == nil {
+				ch.Object.Modified = t
+			}
+			if strings.HasPrefix(r.EventName, "s3:ObjectRemoved") {
+				ch = store.Change{Op: store.Removed, Object: store.Object{Key: key}}
+			}
+			select {
+			case out <- ch:
+			case <-ctx.Done():
+				return delivered
+			}
 		}
 	}
+	return delivered
 }

@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
@@ -35,9 +36,32 @@ type rabbitmqCluster struct {
 		} `json:"persistence,omitempty"`
 		Rabbitmq struct {
 			AdditionalConfig  string   `json:"additionalConfig,omitempty"`
+			AdvancedConfig    string   `json:"advancedConfig,omitempty"`
 			AdditionalPlugins []string `json:"additionalPlugins,omitempty"`
 		} `json:"rabbitmq,omitempty"`
+		Affinity    *corev1.Affinity    `json:"affinity,omitempty"`
 		Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	} `json:"spec"`
+}
+
+// backendConfig: GKE's cloud.google.com/v1 BackendConfig, the fields the
+// GKE component uses, with the CRD's JSON names (its Go module, in
+// k8s.io/ingress-gce, pins an older Kubernetes than this module).
+type backendConfig struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              struct {
+		TimeoutSec         *int64 `json:"timeoutSec,omitempty"`
+		ConnectionDraining *struct {
+			DrainingTimeoutSec int64 `json:"drainingTimeoutSec,omitempty"`
+		} `json:"connectionDraining,omitempty"`
+		HealthCheck *struct {
+			CheckIntervalSec *int64  `json:"checkIntervalSec,omitempty"`
+			TimeoutSec       *int64  `json:"timeoutSec,omitempty"`
+			Type             *string `json:"type,omitempty"`
+			RequestPath      *string `json:"requestPath,omitempty"`
+			Port             *int64  `json:"port,omitempty"`
+		} `json:"healthCheck,omitempty"`
 	} `json:"spec"`
 }
 
@@ -71,6 +95,9 @@ var types = map[string]func() any{
 	"v1/Service":                             func() any { return &corev1.Service{} },
 	"v1/PersistentVolumeClaim":               func() any { return &corev1.PersistentVolumeClaim{} },
 	"apps/v1/Deployment":                     func() any { return &appsv1.Deployment{} },
+	"apps/v1/StatefulSet":                    func() any { return &appsv1.StatefulSet{} },
+	"policy/v1/PodDisruptionBudget":          func() any { return &policyv1.PodDisruptionBudget{} },
+	"cloud.google.com/v1/BackendConfig":      func() any { return &backendConfig{} },
 	"batch/v1/Job":                           func() any { return &batchv1.Job{} },
 	"networking.k8s.io/v1/Ingress":           func() any { return &networkingv1.Ingress{} },
 	"keda.sh/v1alpha1/ScaledJob":             func() any { return &kedav1alpha1.ScaledJob{} },

@@ -4,12 +4,21 @@
 # GPU=1 switches everything to NVIDIA: the CUDA worker image (tag suffix
 # -cuda) and the GPU overlays. Empty (the default), 0, false, no or off: CPU.
 # (The old Makefile defaulted to GPU; `GPU="" make ...` still means CPU.)
+# HA=1: three RabbitMQ nodes, distributed MinIO, two webui replicas. GKE=1:
+# the webui behind GKE's load balancer. The same words turn them off.
+#
+# The deploy targets run the images REGISTRY/...:TAG (worker: TAG-cuda with
+# GPU=1) through deploy/scripts/overlay.sh, which also adds
+# IMAGE_PULL_SECRET to the pods of our images when it is set.
 
 REGISTRY      ?= ghcr.io/sdkeda
 WEBUI_IMAGE   ?= $(REGISTRY)/stable-diffusion-webui
 WORKER_IMAGE  ?= $(REGISTRY)/stable-diffusion-worker
 TAG           ?= latest
 GPU           ?=
+HA            ?=
+GKE           ?=
+IMAGE_PULL_SECRET ?=
 PLATFORMS     ?= linux/amd64,linux/arm64
 PROMPT        ?= yellow submarine
 NUM_IMAGES    ?= 1
@@ -32,12 +41,24 @@ CERT_MANAGER_VERSION      ?= v1.17.2
 NAMESPACE    := stable-diff
 MINIO_BUCKET := images
 
-GPU_ON         := $(filter-out 0 false no off,$(strip $(GPU)))
+on              = $(filter-out 0 false no off,$(strip $(1)))
+GPU_ON         := $(call on,$(GPU))
+HA_ON          := $(call on,$(HA))
+GKE_ON         := $(call on,$(GKE))
+HA_SUFFIX      := $(if $(HA_ON),-ha)
 WORKER_VARIANT := $(if $(GPU_ON),cuda,cpu)
 WORKER_TAG     := $(TAG)$(if $(GPU_ON),-cuda)
 GPU_SUFFIX     := $(if $(GPU_ON),-gpu)
 # No CUDA torch wheels for arm64: the CUDA worker is amd64 only.
 WORKER_PLATFORMS ?= $(if $(GPU_ON),linux/amd64,$(PLATFORMS))
+
+# Optional kustomize components (deploy/components) the app overlays get.
+COMPONENTS     := $(strip $(if $(HA_ON),ha) $(if $(GKE_ON),gke))
+# The single MinIO is a Deployment, the distributed one a StatefulSet.
+MINIO_WORKLOAD := $(if $(HA_ON),statefulset,deployment)/minio
+# A kustomization of deploy/ with the images, pull secret and components above.
+OVERLAY = WEBUI_IMAGE=$(WEBUI_IMAGE) WORKER_IMAGE=$(WORKER_IMAGE) TAG=$(TAG) WORKER_TAG=$(WORKER_TAG) \
+  IMAGE_PULL_SECRET=$(IMAGE_PULL_SECRET) COMPONENTS="$(COMPONENTS)" KUBECTL="$(KUBECTL)" bash deploy/scripts/overlay.sh
 
 # The prompt reaches the shell through the environment, so quotes and $ in it are safe.
 export PROMPT NUM_IMAGES
@@ -49,9 +70,10 @@ LOCAL_GENERATOR = $(or $(GENERATOR),$(if $(and $(FASTSDCPU_DIR),$(wildcard $(FAS
 # 24 random letters and digits, made by the shell when the recipe runs.
 RANDOM_STRING := $$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 24)
 
-# mc inside the MinIO pod, logged in with the pod's own root credentials.
+# mc inside a MinIO pod (one server or distributed: the Service picks a pod),
+# logged in with the pod's own root credentials.
 MC_LOGIN := mc alias set store http://localhost:9000 "$$MINIO_ROOT_USER" "$$MINIO_ROOT_PASSWORD" >/dev/null
-MC_EXEC  := $(KUBECTL) exec -n $(NAMESPACE) deploy/minio -c minio --
+MC_EXEC  := $(KUBECTL) exec -n $(NAMESPACE) svc/minio -c minio --
 
 ##@ Images
 
@@ -84,9 +106,13 @@ build-worker-image-multiarch: ## Build and push the worker image for PLATFORMS (
 build-stable-diff-image-multiarch: build-worker-image-multiarch ## Old name of build-worker-image-multiarch
 
 .PHONY: run-example
-run-example: ## Generate NUM_IMAGES images of PROMPT into ./results with the worker image (LOCAL=1: go run, no Docker)
+run-example: ## Generate NUM_IMAGES images of PROMPT into ./results with the worker image (LOCAL=1: go run; placeholder pictures unless FASTSDCPU_DIR is a checkout)
 	mkdir -p results
 ifneq ($(strip $(LOCAL)),)
+ifeq ($(LOCAL_GENERATOR),placeholder)
+	@echo "LOCAL=1: no fastsdcpu checkout in FASTSDCPU_DIR, so these are placeholder pictures, not Stable Diffusion;"
+	@echo "         for real images use the image (make run-example) or FASTSDCPU_DIR=<checkout> PYTHON=<its venv's python>"
+endif
 	GENERATOR=$(LOCAL_GENERATOR) $(GO) run ./cmd/worker generate --prompt "$$PROMPT" --count "$$NUM_IMAGES" --out ./results
 else
 	$(DOCKER) run --rm --user "$$(id -u):$$(id -g)" $(if $(GPU_ON),--gpus all) --volume "$(CURDIR)/results:/results" $(WORKER_IMAGE):$(WORKER_TAG) generate --prompt "$$PROMPT" --count "$$NUM_IMAGES" --out /results
@@ -118,19 +144,19 @@ deploy-keda: ## Install KEDA KEDA_VERSION with helm (skip on clusters that have 
 	$(HELM) upgrade --install keda kedacore/keda --namespace keda --create-namespace --version $(KEDA_VERSION) --wait
 
 .PHONY: deploy-minio
-deploy-minio: namespace ## Deploy MinIO with bucket images; credentials (Secret minio) made once, never replaced
+deploy-minio: namespace ## Deploy MinIO with bucket images (HA=1: distributed on 4 nodes); credentials (Secret minio) made once, never replaced
 	$(KUBECTL) get secret minio -n $(NAMESPACE) >/dev/null 2>&1 || \
 	  $(KUBECTL) create secret generic minio -n $(NAMESPACE) \
 	    --from-literal=rootUser="$(RANDOM_STRING)" --from-literal=rootPassword="$(RANDOM_STRING)"
-	$(KUBECTL) apply -k deploy/minio
-	$(KUBECTL) rollout status -n $(NAMESPACE) deployment/minio --timeout=300s
+	$(KUBECTL) apply -k deploy/minio$(HA_SUFFIX)
+	$(KUBECTL) rollout status -n $(NAMESPACE) $(MINIO_WORKLOAD) --timeout=300s
 	$(MC_EXEC) sh -c '$(MC_LOGIN) && mc mb --ignore-existing store/$(MINIO_BUCKET)'
 
 .PHONY: deploy-rabbitmq
-deploy-rabbitmq: namespace ## Deploy RabbitMQ (cluster operator); its Secret stablediff-rabbitmq derives from the operator's
+deploy-rabbitmq: namespace ## Deploy RabbitMQ (cluster operator; HA=1: 3 nodes); its Secret stablediff-rabbitmq derives from the operator's
 	$(KUBECTL) apply -f https://github.com/rabbitmq/cluster-operator/releases/download/$(RABBITMQ_OPERATOR_VERSION)/cluster-operator.yml
 	$(KUBECTL) rollout status -n rabbitmq-system deployment/rabbitmq-cluster-operator --timeout=300s
-	$(KUBECTL) apply -k deploy/rabbitmq
+	$(KUBECTL) apply -k deploy/rabbitmq$(HA_SUFFIX)
 	$(KUBECTL) wait -n $(NAMESPACE) --for=condition=AllReplicasReady rabbitmqcluster/rabbitmq-cluster --timeout=600s
 	@# The operator made the credentials once (Secret rabbitmq-cluster-default-user);
 	@# this only re-derives the URLs from them, so running it again changes nothing.
@@ -142,8 +168,8 @@ deploy-rabbitmq: namespace ## Deploy RabbitMQ (cluster operator); its Secret sta
 	  --dry-run=client -o yaml | $(KUBECTL) apply -f -
 
 .PHONY: deploy-app
-deploy-app: namespace ## Deploy the webui and the shared settings (deploy/base)
-	$(KUBECTL) apply -k deploy/base
+deploy-app: namespace ## Deploy the webui and the shared settings (deploy/base; HA=1: 2 replicas, GKE=1: GKE load balancer)
+	$(OVERLAY) apply base
 	$(KUBECTL) rollout status -n $(NAMESPACE) deployment/stable-diffusion-webui --timeout=300s
 	@echo "webui: http://localhost:8081 on k3d, else http://$$($(KUBECTL) get ingress -n $(NAMESPACE) stable-diffusion-webui -o jsonpath='{.status.loadBalancer.ingress[0].ip}')/"
 
@@ -154,16 +180,16 @@ deploy: deploy-minio deploy-rabbitmq deploy-app ## Deploy MinIO, RabbitMQ and th
 .PHONY: deploy-scaledjob
 deploy-scaledjob: ## Workers as KEDA ScaledJob, one Job per message (removes the ScaledObject; GPU=1 for NVIDIA)
 	$(KUBECTL) delete -n $(NAMESPACE) --ignore-not-found scaledobject.keda.sh/stable-diff-app triggerauthentication.keda.sh/stable-diff-rabbitmq-management deployment/stable-diffusion-worker
-	$(KUBECTL) apply -k deploy/overlays/scaledjob$(GPU_SUFFIX)
+	$(OVERLAY) apply overlays/scaledjob$(GPU_SUFFIX)
 
 .PHONY: deploy-scaledobject
 deploy-scaledobject: ## Workers as a Deployment scaled by a KEDA ScaledObject (removes the ScaledJob; GPU=1 for NVIDIA)
 	$(KUBECTL) delete -n $(NAMESPACE) --ignore-not-found scaledjob.keda.sh/stable-diff-job triggerauthentication.keda.sh/stable-diff-rabbitmq-connection
-	$(KUBECTL) apply -k deploy/overlays/scaledobject$(GPU_SUFFIX)
+	$(OVERLAY) apply overlays/scaledobject$(GPU_SUFFIX)
 
 .PHONY: manifests
-manifests: ## Print the manifests of overlay MODE (scaledjob or scaledobject; GPU=1 for NVIDIA)
-	$(KUBECTL) kustomize deploy/overlays/$(MODE)$(GPU_SUFFIX)
+manifests: ## Print the manifests of overlay MODE (scaledjob or scaledobject; GPU, HA, GKE, REGISTRY, TAG as for deploy)
+	$(OVERLAY) build overlays/$(MODE)$(GPU_SUFFIX)
 
 .PHONY: deploy-cert-manager
 deploy-cert-manager: ## Install cert-manager and Let's Encrypt issuers; HOST=name adds TLS to the webui Ingress (ISSUER=letsencrypt-production)

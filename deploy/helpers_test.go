@@ -38,7 +38,7 @@ func readFile(t testing.TB, path string) string {
 // kustomizations are every kustomize root under deploy/ that someone applies
 // (components are rendered through the overlays that use them).
 var kustomizations = []string{
-	"base", "minio", "rabbitmq", "cert-manager",
+	"base", "minio", "rabbitmq", "cert-manager", "minio-ha", "rabbitmq-ha",
 	"overlays/scaledjob", "overlays/scaledjob-gpu",
 	"overlays/scaledobject", "overlays/scaledobject-gpu",
 }
@@ -73,24 +73,31 @@ func render(t testing.TB, dir string) []object {
 	if objs, ok := renderCache[dir]; ok {
 		return objs
 	}
+	objs := renderPath(t, filepath.Join(".", dir))
+	renderCache[dir] = objs
+	return objs
+}
+
+// renderPath builds the kustomization at path with the kustomize library.
+func renderPath(t testing.TB, path string) []object {
+	t.Helper()
 	opts := krusty.MakeDefaultOptions()
-	resMap, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), filepath.Join(".", dir))
+	resMap, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), path)
 	if err != nil {
-		t.Fatalf("kustomize build deploy/%s: %v", dir, err)
+		t.Fatalf("kustomize build %s: %v", path, err)
 	}
 	var objs []object
 	for _, r := range resMap.Resources() {
 		raw, err := r.AsYAML()
 		if err != nil {
-			t.Fatalf("deploy/%s: %v", dir, err)
+			t.Fatalf("%s: %v", path, err)
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("deploy/%s: %v", dir, err)
+			t.Fatalf("%s: %v", path, err)
 		}
 		objs = append(objs, object{Raw: raw, Map: m, Kind: r.GetKind(), API: r.GetApiVersion(), Name: r.GetName()})
 	}
-	renderCache[dir] = objs
 	return objs
 }
 
@@ -125,11 +132,11 @@ func list(v any) []any {
 	return l
 }
 
-// podSpec is the pod template of a Deployment, Job or KEDA ScaledJob.
+// podSpec is the pod template of a Deployment, StatefulSet, Job or KEDA ScaledJob.
 func podSpec(o object) map[string]any {
 	var spec any
 	switch o.Kind {
-	case "Deployment", "Job":
+	case "Deployment", "StatefulSet", "Job":
 		spec = get(o.Map, "spec", "template", "spec")
 	case "ScaledJob":
 		spec = get(o.Map, "spec", "jobTargetRef", "template", "spec")

@@ -76,8 +76,8 @@ var makeCases = []struct {
 	{[]string{"run-example", "PROMPT=cartoon dwarf", "NUM_IMAGES=7"}, []string{"mkdir -p results",
 		`docker run --rm --user "$(id -u):$(id -g)"`, `/results:/results" ghcr.io/sdkeda/stable-diffusion-worker:latest generate --prompt "$PROMPT" --count "$NUM_IMAGES" --out /results`}, []string{"--gpus"}},
 	{[]string{"run-example", "GPU=1"}, []string{"--gpus all", "stable-diffusion-worker:latest-cuda generate"}, nil},
-	{[]string{"run-example", "LOCAL=1"}, []string{`GENERATOR=placeholder go run ./cmd/worker generate --prompt "$PROMPT" --count "$NUM_IMAGES" --out ./results`}, []string{"docker"}},
-	{[]string{"run-example", "LOCAL=1", "GENERATOR=fastsdcpu"}, []string{"GENERATOR=fastsdcpu go run ./cmd/worker generate"}, nil},
+	{[]string{"run-example", "LOCAL=1"}, []string{"placeholder pictures, not Stable Diffusion", `GENERATOR=placeholder go run ./cmd/worker generate --prompt "$PROMPT" --count "$NUM_IMAGES" --out ./results`}, []string{"docker"}},
+	{[]string{"run-example", "LOCAL=1", "GENERATOR=fastsdcpu"}, []string{"GENERATOR=fastsdcpu go run ./cmd/worker generate"}, []string{"placeholder pictures"}},
 	{[]string{"deploy-minio"}, []string{
 		"kubectl create namespace stable-diff --dry-run=client -o yaml | kubectl apply -f -",
 		"kubectl get secret minio -n stable-diff >/dev/null 2>&1 || \\",
@@ -94,30 +94,36 @@ var makeCases = []struct {
 		`--from-literal=host="amqp://$user:$pass@$host:5672/"`,
 		`--from-literal=http-host="http://$user:$pass@$host:15672/"`,
 		"--dry-run=client -o yaml | kubectl apply -f -"}, nil},
-	{[]string{"deploy-app"}, []string{"kubectl apply -k deploy/base", "deployment/stable-diffusion-webui"}, nil},
-	{[]string{"deploy"}, []string{"kubectl apply -k deploy/minio", "kubectl apply -k deploy/rabbitmq", "kubectl apply -k deploy/base"}, []string{"overlays"}},
+	{[]string{"deploy-app"}, []string{`TAG=latest WORKER_TAG=latest IMAGE_PULL_SECRET= COMPONENTS="" KUBECTL="kubectl" bash deploy/scripts/overlay.sh apply base`, "deployment/stable-diffusion-webui"}, nil},
+	{[]string{"deploy-app", "HA=1", "GKE=1"}, []string{`COMPONENTS="ha gke"`, "overlay.sh apply base"}, nil},
+	{[]string{"deploy"}, []string{"kubectl apply -k deploy/minio\n", "deployment/minio", "kubectl apply -k deploy/rabbitmq\n", "overlay.sh apply base"}, []string{"overlays", "-ha"}},
+	{[]string{"deploy", "HA=1"}, []string{"kubectl apply -k deploy/minio-ha\n", "rollout status -n stable-diff statefulset/minio", "svc/minio",
+		"kubectl apply -k deploy/rabbitmq-ha\n", `COMPONENTS="ha"`, "overlay.sh apply base"}, nil},
 	{[]string{"deploy-scaledjob"}, []string{
 		"kubectl delete -n stable-diff --ignore-not-found scaledobject.keda.sh/stable-diff-app",
-		"kubectl apply -k deploy/overlays/scaledjob\n"}, []string{"delete -n stable-diff --ignore-not-found scaledjob"}},
-	{[]string{"deploy-scaledjob", "GPU=1"}, []string{"kubectl apply -k deploy/overlays/scaledjob-gpu"}, nil},
+		"bash deploy/scripts/overlay.sh apply overlays/scaledjob\n"}, []string{"delete -n stable-diff --ignore-not-found scaledjob"}},
+	{[]string{"deploy-scaledjob", "GPU=1"}, []string{"WORKER_TAG=latest-cuda", "overlay.sh apply overlays/scaledjob-gpu\n"}, nil},
 	{[]string{"deploy-scaledobject"}, []string{
 		"kubectl delete -n stable-diff --ignore-not-found scaledjob.keda.sh/stable-diff-job",
-		"kubectl apply -k deploy/overlays/scaledobject\n"}, []string{"scaledobject.keda.sh/stable-diff-app"}},
-	{[]string{"deploy-scaledobject", "GPU=1"}, []string{"kubectl apply -k deploy/overlays/scaledobject-gpu"}, nil},
-	{[]string{"deploy-scaledobject", "GPU=0"}, []string{"kubectl apply -k deploy/overlays/scaledobject\n"}, nil},
+		"overlay.sh apply overlays/scaledobject\n"}, []string{"scaledobject.keda.sh/stable-diff-app"}},
+	{[]string{"deploy-scaledobject", "GPU=1", "REGISTRY=registry.example.com/x", "TAG=v3", "IMAGE_PULL_SECRET=ghcr"}, []string{
+		"WEBUI_IMAGE=registry.example.com/x/stable-diffusion-webui WORKER_IMAGE=registry.example.com/x/stable-diffusion-worker TAG=v3 WORKER_TAG=v3-cuda IMAGE_PULL_SECRET=ghcr ",
+		"overlay.sh apply overlays/scaledobject-gpu\n"}, nil},
+	{[]string{"deploy-scaledobject", "GPU=0"}, []string{"overlay.sh apply overlays/scaledobject\n"}, nil},
 	{[]string{"cluster"}, []string{`k3d cluster create stable-diff -p "8081:80@loadbalancer"`}, nil},
 	{[]string{"import"}, []string{"k3d image import ghcr.io/sdkeda/stable-diffusion-webui:latest ghcr.io/sdkeda/stable-diffusion-worker:latest -c stable-diff"}, nil},
-	{[]string{"deploy-from-scratch"}, []string{"k3d cluster create", "k3d image import", "helm upgrade --install keda kedacore/keda", "kubectl apply -k deploy/minio", "kubectl apply -k deploy/base"}, nil},
+	{[]string{"import", "TAG=dev", "GPU=1"}, []string{"k3d image import ghcr.io/sdkeda/stable-diffusion-webui:dev ghcr.io/sdkeda/stable-diffusion-worker:dev-cuda -c stable-diff"}, nil},
+	{[]string{"deploy-from-scratch"}, []string{"k3d cluster create", "k3d image import", "helm upgrade --install keda kedacore/keda", "kubectl apply -k deploy/minio", "overlay.sh apply base"}, nil},
 	{[]string{"deploy-keda"}, []string{"helm upgrade --install keda kedacore/keda --namespace keda --create-namespace --version"}, nil},
 	{[]string{"deploy-cert-manager", "HOST=sd.example.com"}, []string{
 		"kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v",
 		"kubectl apply -k deploy/cert-manager",
 		"cert-manager.io/issuer=letsencrypt-staging", `"hosts":["sd.example.com"]`}, nil},
 	{[]string{"undeploy"}, []string{"rabbitmqcluster.rabbitmq.com/rabbitmq-cluster", "kubectl delete namespace stable-diff --ignore-not-found"}, nil},
-	{[]string{"set-retention", "RETENTION_DAYS=3"}, []string{"kubectl exec -n stable-diff deploy/minio", "mc ilm rule add --expire-days 3 store/images"}, nil},
+	{[]string{"set-retention", "RETENTION_DAYS=3"}, []string{"kubectl exec -n stable-diff svc/minio -c minio", "mc ilm rule add --expire-days 3 store/images"}, nil},
 	{[]string{"list-images"}, []string{"mc ls store/images"}, nil},
 	{[]string{"delete-images", "OLDER_THAN=2h"}, []string{"mc rm --recursive --force --older-than 2h store/images"}, nil},
-	{[]string{"manifests", "MODE=scaledobject", "GPU=1"}, []string{"kubectl kustomize deploy/overlays/scaledobject-gpu"}, nil},
+	{[]string{"manifests", "MODE=scaledobject", "GPU=1", "HA=1"}, []string{`COMPONENTS="ha"`, "bash deploy/scripts/overlay.sh build overlays/scaledobject-gpu"}, nil},
 	{[]string{"run-webui-dev"}, []string{"bash deploy/scripts/webui-dev.sh stable-diff"}, nil},
 }
 
@@ -153,6 +159,13 @@ func TestDeployMkPathsExist(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err != nil {
 			t.Errorf("deploy.mk applies deploy/%s, which has no kustomization.yaml", dir)
+		}
+	}
+	for _, suffix := range []string{"", "-ha"} {
+		for _, dir := range []string{"minio", "rabbitmq"} {
+			if _, err := os.Stat(filepath.Join(dir+suffix, "kustomization.yaml")); err != nil {
+				t.Errorf("deploy.mk applies deploy/%s%s (HA_SUFFIX), which has no kustomization.yaml", dir, suffix)
+			}
 		}
 	}
 	for _, m := range regexp.MustCompile(`bash (deploy/scripts/[A-Za-z0-9_.-]+)`).FindAllStringSubmatch(mk, -1) {

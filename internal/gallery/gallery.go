@@ -7,11 +7,11 @@
 package gallery
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -30,8 +30,8 @@ const DefaultPage = 24
 
 // Meta is what the gallery shows of an entry's metadata JSON: fastsdcpu's own
 // fields plus those the worker adds. Every field is optional: old buckets hold
-// pure fastsdcpu JSON, and a JSON that does not parse leaves Meta zero (with
-// Raw nil).
+// pure fastsdcpu JSON, and a JSON that does not parse, or is too large to
+// read, leaves Meta zero. ParseMeta bounds it and makes it safe to encode.
 type Meta struct {
 	Prompt         string  `json:"prompt"`
 	NegativePrompt string  `json:"negative_prompt,omitempty"`
@@ -54,9 +54,6 @@ type Meta struct {
 	StartedAt         time.Time `json:"started_at,omitzero"`
 	FinishedAt        time.Time `json:"finished_at,omitzero"`
 	GenerationSeconds float64   `json:"generation_seconds,omitempty"`
-
-	// Raw is the JSON as stored (nil when it did not parse).
-	Raw json.RawMessage `json:"-"`
 }
 
 // Entry is one complete entry: its metadata JSON exists.
@@ -128,7 +125,18 @@ type Options struct {
 	Resync    time.Duration
 	MinResync time.Duration // default 1s
 	MetaCache int           // parsed metadata kept (LRU); default 2000
-	Log       *slog.Logger  // default: discard
+	// MetaCacheBytes bounds the LRU by size too (Meta's strings); default
+	// 8 MiB: 2,000 entries of usual prompts, at least ~700 of the largest.
+	MetaCacheBytes int
+	// MaxPrompt (MAX_PROMPT_LENGTH) bounds the prompt shown, in characters,
+	// and so the metadata JSON read (maxMetaSize); default
+	// job.DefaultLimits.MaxPromptLength.
+	MaxPrompt int
+	// ThumbBudget bounds the memory of the images decoded for thumbnails at
+	// once, in bytes (default 64 MiB): an image whose decoding alone would
+	// take more gets a placeholder thumbnail.
+	ThumbBudget int64
+	Log         *slog.Logger // default: discard
 }
 
 func (o Options) withDefaults() Options {
@@ -143,6 +151,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MetaCache <= 0 {
 		o.MetaCache = 2000
+	}
+	if o.MetaCacheBytes <= 0 {
+		o.MetaCacheBytes = 8 << 20
+	}
+	if o.MaxPrompt <= 0 {
+		o.MaxPrompt = job.DefaultLimits.MaxPromptLength
+	}
+	if o.ThumbBudget <= 0 {
+		o.ThumbBudget = defaultThumbBudget
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

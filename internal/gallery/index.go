@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/btree"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/sdkeda/sdkeda/internal/store"
@@ -71,12 +72,16 @@ type Index struct {
 	thumbDel chan string
 
 	cache   *metaCache
+	warned  onceSet // metadata JSONs too large, logged once
 	metaSF  singleflight.Group
 	metaSem chan struct{} // bounds concurrent metadata reads of Page and Get
 	thumbSF singleflight.Group
 	// thumbSem bounds thumbnails decoded at once: each holds a decoded image
 	// of a few MB, and a first page asks for dozens.
 	thumbSem chan struct{}
+	// decodeMem bounds the bytes of the images decoded at once
+	// (Options.ThumbBudget), whatever their size and colour depth.
+	decodeMem *semaphore.Weighted
 
 	// stats are what the tests observe (export_test.go).
 	stats struct {
@@ -96,9 +101,11 @@ func New(s store.Store, o Options) *Index {
 		kick:     make(chan struct{}, 1),
 		fetches:  make(chan fetch, 256),
 		thumbDel: make(chan string, 1024),
-		cache:    newMetaCache(o.MetaCache),
+		cache:    newMetaCache(o.MetaCache, o.MetaCacheBytes),
 		metaSem:  make(chan struct{}, 8),
 		thumbSem: make(chan struct{}, 2),
+
+		decodeMem: semaphore.NewWeighted(o.ThumbBudget),
 	}
 }
 

@@ -2,6 +2,7 @@ package gallery_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -139,7 +140,7 @@ func TestInvalidJSONStillMakesAnEntry(t *testing.T) {
 	f.s.PutAt(store.MetadataKey("bad"), []byte("{not json"), store.TypeJSON, time.Now())
 	f.waitFor("the entry", func() bool { return f.has("bad") })
 	p, _ := f.page(10, "")
-	if len(p) != 1 || p[0].Meta == nil || p[0].Meta.Prompt != "" || p[0].Meta.Raw != nil {
+	if len(p) != 1 || p[0].Meta == nil || !reflect.DeepEqual(*p[0].Meta, gallery.Meta{}) {
 		t.Fatalf("page %+v", p)
 	}
 }

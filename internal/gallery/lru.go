@@ -6,22 +6,26 @@ import (
 )
 
 // metaCache is a small LRU of parsed metadata, by id, valid for one
-// modification time of the JSON.
+// modification time of the JSON. It is bounded by count and by the bytes
+// its Metas hold (Meta.size), so whatever the bucket holds it stays small.
 type metaCache struct {
-	mu  sync.Mutex
-	max int
-	ll  *list.List // of *cached, most recently used first
-	m   map[string]*list.Element
+	mu       sync.Mutex
+	max      int // entries
+	maxBytes int
+	bytes    int
+	ll       *list.List // of *cached, most recently used first
+	m        map[string]*list.Element
 }
 
 type cached struct {
 	id   string
 	mod  int64
 	meta *Meta
+	size int
 }
 
-func newMetaCache(max int) *metaCache {
-	return &metaCache{max: max, ll: list.New(), m: map[string]*list.Element{}}
+func newMetaCache(max, maxBytes int) *metaCache {
+	return &metaCache{max: max, maxBytes: maxBytes, ll: list.New(), m: map[string]*list.Element{}}
 }
 
 func (c *metaCache) get(id string, mod int64) (*Meta, bool) {
@@ -38,15 +42,18 @@ func (c *metaCache) get(id string, mod int64) (*Meta, bool) {
 func (c *metaCache) add(id string, mod int64, m *Meta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	v := &cached{id, mod, m, m.size() + len(id)}
 	if e, ok := c.m[id]; ok {
-		e.Value = &cached{id, mod, m}
+		c.bytes -= e.Value.(*cached).size
+		e.Value = v
 		c.ll.MoveToFront(e)
-		return
+	} else {
+		c.m[id] = c.ll.PushFront(v)
 	}
-	c.m[id] = c.ll.PushFront(&cached{id, mod, m})
-	if c.ll.Len() > c.max {
-		old := c.ll.Remove(c.ll.Back()).(*cached)
-		delete(c.m, old.id)
+	c.bytes += v.size
+	// The newest stays even alone over the budget: a page needs it now.
+	for c.ll.Len() > 1 && (c.ll.Len() > c.max || c.bytes > c.maxBytes) {
+		c.drop(c.ll.Back())
 	}
 }
 
@@ -54,13 +61,20 @@ func (c *metaCache) remove(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok {
-		c.ll.Remove(e)
-		delete(c.m, id)
+		c.drop(e)
 	}
 }
 
-func (c *metaCache) len() int {
+// drop removes e; c.mu is held.
+func (c *metaCache) drop(e *list.Element) {
+	old := c.ll.Remove(e).(*cached)
+	delete(c.m, old.id)
+	c.bytes -= old.size
+}
+
+// len is the number of entries and the bytes they hold.
+func (c *metaCache) len() (int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ll.Len()
+	return c.ll.Len(), c.bytes
 }

@@ -6,14 +6,34 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
+	"sync"
 	"time"
 
+	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
-// maxMetaSize bounds a metadata JSON read (fastsdcpu's are ~1 KB).
-const maxMetaSize = 1 << 20
+// Bounds of what the gallery keeps of a metadata JSON, whoever wrote it:
+// anything can write into the bucket, and every entry a page shows is
+// parsed, cached and sent to every browser.
+const (
+	// maxShortField bounds the model ids, job id, worker and generator, in
+	// bytes (a Hugging Face id is at most 96 characters).
+	maxShortField = 200
+	// maxSeeds bounds image_seeds: one per image.
+	maxSeeds = maxImage
+)
+
+// maxMetaSize is the largest metadata JSON read, in bytes, for prompts of at
+// most maxPrompt characters (MAX_PROMPT_LENGTH bounds the prompt and the
+// negative prompt): the worker's JSON with both at the limit, every
+// character escaped as a UTF-16 surrogate pair (12 bytes, as Python's
+// json.dumps writes an emoji), and 64 KiB for the rest (fastsdcpu's own
+// fields are ~1 KB). A larger JSON is not read: its entry shows without
+// metadata.
+func maxMetaSize(maxPrompt int) int {
+	return 64<<10 + 12*2*maxPrompt
+}
 
 // sortTime is the sort key of a JSON modified at t: whole seconds, because
 // S3 gives a HEAD (and so Get) the time in seconds and a listing in
@@ -21,18 +41,69 @@ const maxMetaSize = 1 << 20
 // Entries of the same second sort by id.
 func sortTime(t time.Time) int64 { return t.Truncate(time.Second).UnixNano() }
 
-// readMeta reads and parses the JSON of id.
+// metaBufs recycles the buffers of metadata reads (ParseMeta copies what it
+// keeps).
+var metaBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readMeta reads and parses the JSON of id. A JSON larger than maxMetaSize
+// gives a zero Meta (logged once per id and time) without being read.
 func (ix *Index) readMeta(ctx context.Context, id string) (*Meta, store.Object, error) {
-	rc, obj, err := ix.s.Get(ctx, store.MetadataKey(id))
+	key := store.MetadataKey(id)
+	rc, obj, err := ix.s.Get(ctx, key)
 	if err != nil {
 		return nil, obj, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, maxMetaSize))
-	if err != nil {
-		return nil, obj, fmt.Errorf("gallery: read %s: %w", store.MetadataKey(id), err)
+	limit := maxMetaSize(ix.o.MaxPrompt)
+	if obj.Size > int64(limit) {
+		ix.tooLarge(id, obj, limit)
+		return &Meta{}, obj, nil
 	}
-	return ParseMeta(b), obj, nil
+	buf := metaBufs.Get().(*bytes.Buffer)
+	defer func() {
+		buf.Reset()
+		metaBufs.Put(buf)
+	}()
+	// One byte more than the limit tells a JSON the store gave no size for.
+	if _, err := buf.ReadFrom(io.LimitReader(rc, int64(limit)+1)); err != nil {
+		return nil, obj, fmt.Errorf("gallery: read %s: %w", key, err)
+	}
+	if buf.Len() > limit {
+		ix.tooLarge(id, obj, limit)
+		return &Meta{}, obj, nil
+	}
+	return ParseMeta(buf.Bytes(), ix.o.MaxPrompt), obj, nil
+}
+
+// tooLarge logs a metadata JSON over the limit, once per id and time: its
+// entry is shown again and again, and read again when its cache entry went.
+func (ix *Index) tooLarge(id string, obj store.Object, limit int) {
+	if ix.warned.first(id, obj.Modified.UnixNano()) {
+		ix.log.Warn("gallery: metadata JSON too large, its entry is shown without it",
+			"entry_id", id, "size", obj.Size, "limit", limit)
+	}
+}
+
+// onceSet remembers up to maxOnce (id, time) pairs, to log a fault of a
+// stored object once rather than on every read; when full it starts over.
+type onceSet struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+const maxOnce = 10_000
+
+func (o *onceSet) first(id string, mod int64) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if v, ok := o.m[id]; ok && v == mod {
+		return false
+	}
+	if o.m == nil || len(o.m) >= maxOnce {
+		o.m = make(map[string]int64)
+	}
+	o.m[id] = mod
+	return true
 }
 
 // loadMeta returns the metadata of id whose JSON the index holds as modified
@@ -64,9 +135,17 @@ func (ix *Index) loadMeta(ctx context.Context, id string, mod int64) (*Meta, err
 }
 
 // ParseMeta reads a metadata JSON leniently: each known field is taken when
-// it has a usable type and skipped otherwise, unknown fields are ignored, and
-// a JSON that does not parse gives a zero Meta.
-func ParseMeta(b []byte) *Meta {
+// it has a usable type and skipped otherwise (a number that is not finite,
+// such as "NaN" or "Infinity", a time outside years 1–9999), unknown fields
+// are ignored, and a JSON that does not parse gives a zero Meta. What it
+// keeps is valid UTF-8 (invalid bytes become U+FFFD), encodes as JSON, and
+// is bounded: the prompt and the negative prompt to maxPrompt characters
+// (job.DefaultLimits' for maxPrompt <= 0), a cut one ending in "…"; names to
+// 200 bytes; image_seeds to 64.
+func ParseMeta(b []byte, maxPrompt int) *Meta {
+	if maxPrompt <= 0 {
+		maxPrompt = job.DefaultLimits.MaxPromptLength
+	}
 	var r struct {
 		Prompt          lstr  `json:"prompt"`
 		NegativePrompt  lstr  `json:"negative_prompt"`
@@ -95,20 +174,20 @@ func ParseMeta(b []byte) *Meta {
 		return &Meta{}
 	}
 	m := &Meta{
-		Raw:    json.RawMessage(bytes.Clone(b)),
-		Prompt: string(r.Prompt), NegativePrompt: string(r.NegativePrompt),
-		Model: string(r.LCMModelID), LoraBaseModel: string(r.LCMLora.BaseModelID),
+		Prompt:         clipChars(string(r.Prompt), maxPrompt),
+		NegativePrompt: clipChars(string(r.NegativePrompt), maxPrompt),
+		Model:          clipBytes(string(r.LCMModelID)), LoraBaseModel: clipBytes(string(r.LCMLora.BaseModelID)),
 		UseOpenVINO: bool(r.UseOpenVINO), UseLCMLora: bool(r.UseLCMLora),
 		Width: int(r.Width.int()), Height: int(r.Height.int()), Steps: int(r.Steps.int()),
 		GuidanceScale: r.GuidanceScale.float(), Seed: r.Seed.int(), NumberOfImages: int(r.NumberOfImages.int()),
-		JobID: string(r.JobID), Worker: string(r.Worker), Generator: string(r.Generator),
+		JobID: clipBytes(string(r.JobID)), Worker: clipBytes(string(r.Worker)), Generator: clipBytes(string(r.Generator)),
 		StartedAt: time.Time(r.StartedAt), FinishedAt: time.Time(r.FinishedAt),
 		GenerationSeconds: r.GenSeconds.float(),
 	}
 	if m.UseOpenVINO && r.OpenVINOModelID != "" {
-		m.Model = string(r.OpenVINOModelID)
+		m.Model = clipBytes(string(r.OpenVINOModelID))
 	}
-	for _, s := range r.ImageSeeds {
+	for _, s := range r.ImageSeeds[:min(len(r.ImageSeeds), maxSeeds)] {
 		m.ImageSeeds = append(m.ImageSeeds, s.int())
 	}
 	if m.GenerationSeconds == 0 && !m.StartedAt.IsZero() && m.FinishedAt.After(m.StartedAt) {
@@ -117,90 +196,8 @@ func ParseMeta(b []byte) *Meta {
 	return m
 }
 
-// Lenient JSON field types: a value of another type leaves them zero, and
-// they never return an error, which would stop the whole decoding.
-type (
-	lstr  string
-	lbool bool
-	lnum  string // the number's text, from a number or a string
-	lnums []lnum
-	ltime time.Time // RFC 3339 or Unix seconds
-	lora  struct{ BaseModelID lstr }
-)
-
-func (s *lstr) UnmarshalJSON(b []byte) error {
-	if len(b) > 1 && b[0] == '"' {
-		if bytes.IndexByte(b, '\\') < 0 {
-			*s = lstr(b[1 : len(b)-1])
-			return nil
-		}
-		var v string
-		if json.Unmarshal(b, &v) == nil {
-			*s = lstr(v)
-		}
-	}
-	return nil
-}
-
-func (v *lbool) UnmarshalJSON(b []byte) error {
-	*v = string(b) == "true" || string(b) == `"true"`
-	return nil
-}
-
-func (n *lnum) UnmarshalJSON(b []byte) error {
-	t := string(bytes.Trim(b, `"`))
-	if _, err := strconv.ParseFloat(t, 64); err == nil {
-		*n = lnum(t)
-	}
-	return nil
-}
-
-func (n lnum) float() float64 {
-	f, _ := strconv.ParseFloat(string(n), 64)
-	return f
-}
-
-// int is exact for integers beyond float64's 53 bits.
-func (n lnum) int() int64 {
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return i
-	}
-	return int64(n.float())
-}
-
-func (ns *lnums) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '[' {
-		var v []lnum
-		_ = json.Unmarshal(b, &v)
-		*ns = v
-	}
-	return nil
-}
-
-func (t *ltime) UnmarshalJSON(b []byte) error {
-	var s lstr
-	_ = s.UnmarshalJSON(b)
-	if s != "" {
-		if v, err := time.Parse(time.RFC3339Nano, string(s)); err == nil {
-			*t = ltime(v)
-		}
-		return nil
-	}
-	var n lnum
-	_ = n.UnmarshalJSON(b)
-	if f := n.float(); f > 0 {
-		*t = ltime(time.Unix(0, int64(f*1e9)).UTC())
-	}
-	return nil
-}
-
-func (l *lora) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '{' {
-		var v struct {
-			BaseModelID lstr `json:"base_model_id"`
-		}
-		_ = json.Unmarshal(b, &v)
-		l.BaseModelID = v.BaseModelID
-	}
-	return nil
+// size is about the bytes m holds, for the cache's budget.
+func (m *Meta) size() int {
+	return 256 + len(m.Prompt) + len(m.NegativePrompt) + len(m.Model) + len(m.LoraBaseModel) +
+		len(m.JobID) + len(m.Worker) + len(m.Generator) + 8*len(m.ImageSeeds)
 }

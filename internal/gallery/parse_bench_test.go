@@ -17,7 +17,7 @@ func BenchmarkParseMeta(b *testing.B) {
 	parses := 0
 	for b.Loop() {
 		for range 1000 {
-			if m := ParseMeta(data); m.Prompt == "" {
+			if m := ParseMeta(data, 0); m.Prompt == "" {
 				b.Fatal("no prompt")
 			}
 		}

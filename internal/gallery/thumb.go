@@ -7,23 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"time"
 
-	"golang.org/x/image/draw"
-
 	"github.com/sdkeda/sdkeda/internal/store"
-)
-
-// Thumbnail geometry and limits.
-const (
-	ThumbSize    = 256         // longest side, in pixels
-	thumbQuality = 80          // JPEG
-	maxPNGSize   = 32 << 20    // bytes read from an image
-	maxPixels    = 4096 * 4096 // decoded at 4 bytes each: 64 MB at most, two at a time
 )
 
 type thumb struct {
@@ -34,8 +21,11 @@ type thumb struct {
 // Thumbnail opens the JPEG thumbnail (ThumbSize px on its longest side at
 // most) of image n of entry id, stored under store.ThumbKey(id, n). The first
 // request makes it from the PNG and stores it, later ones read the stored
-// one; concurrent requests for the same thumbnail make it once. An entry or
-// image the index does not hold is ErrNotFound.
+// one; concurrent requests for the same thumbnail make it once. An image that
+// cannot be made a thumbnail (not a PNG, broken, or over the decoding budget)
+// gets a placeholder, stored the same way: the failure is logged once and
+// not tried again until the image changes. An entry or image the index does
+// not hold is ErrNotFound; other errors are the store's.
 func (ix *Index) Thumbnail(ctx context.Context, id string, n int) (io.ReadCloser, store.Object, error) {
 	ix.mu.RLock()
 	r := ix.recs[id]
@@ -67,7 +57,8 @@ func (ix *Index) Thumbnail(ctx context.Context, id string, n int) (io.ReadCloser
 	}
 }
 
-// makeThumb makes, stores and returns the thumbnail of image n of id.
+// makeThumb makes, stores and returns the thumbnail of image n of id, or
+// its placeholder.
 func (ix *Index) makeThumb(ctx context.Context, id string, n int) (thumb, error) {
 	key := store.ThumbKey(id, n)
 	// A request that missed it just before the last one stored it.
@@ -81,17 +72,29 @@ func (ix *Index) makeThumb(ctx context.Context, id string, n int) (thumb, error)
 	}
 	defer func() { <-ix.thumbSem }()
 
-	rc, _, err := ix.s.Get(ctx, store.ImageKey(id, n))
+	img := store.ImageKey(id, n)
+	rc, _, err := ix.s.Get(ctx, img)
 	if err != nil {
 		return thumb{}, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
 	}
-	src, err := io.ReadAll(io.LimitReader(rc, maxPNGSize))
+	src := &storeReader{r: rc}
+	data, size, err := scaleThumb(io.LimitReader(src, maxPNGSize), ix.o.ThumbBudget, func(cost int64) (func(), error) {
+		if err := ix.decodeMem.Acquire(ctx, cost); err != nil {
+			return nil, err
+		}
+		return func() { ix.decodeMem.Release(cost) }, nil
+	})
 	rc.Close()
-	if err != nil {
-		return thumb{}, fmt.Errorf("gallery: thumbnail %s: read image: %w", key, err)
-	}
-	data, err := Thumb(src)
-	if err != nil {
+	switch {
+	case src.err != nil:
+		// The store failed, not the image: try again next time.
+		return thumb{}, fmt.Errorf("gallery: thumbnail %s: read image: %w", key, src.err)
+	case errors.Is(err, ErrUndecodable):
+		ix.log.Warn("gallery: a placeholder stands in for the thumbnail", "key", img, "err", err)
+		if data, err = placeholder(size); err != nil {
+			return thumb{}, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
+		}
+	case err != nil:
 		return thumb{}, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
 	}
 	ix.stats.thumbsMade.Add(1)
@@ -119,35 +122,17 @@ func (ix *Index) readThumb(ctx context.Context, key string) (thumb, error) {
 	return thumb{data: data, obj: obj}, err
 }
 
-// Thumb scales a PNG to ThumbSize px on its longest side at most and encodes
-// it as JPEG.
-func Thumb(pngData []byte) ([]byte, error) {
-	cfg, err := png.DecodeConfig(bytes.NewReader(pngData))
-	if err != nil {
-		return nil, fmt.Errorf("decode png: %w", err)
+// storeReader keeps the error of the store's reader, other than io.EOF: the
+// PNG decoder's error does not tell a broken file from a broken connection.
+type storeReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *storeReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels {
-		return nil, fmt.Errorf("decode png: size %dx%d out of range", cfg.Width, cfg.Height)
-	}
-	src, err := png.Decode(bytes.NewReader(pngData))
-	if err != nil {
-		return nil, fmt.Errorf("decode png: %w", err)
-	}
-	w, h := cfg.Width, cfg.Height
-	if w > ThumbSize || h > ThumbSize {
-		if w >= h {
-			w, h = ThumbSize, max(1, h*ThumbSize/w)
-		} else {
-			w, h = max(1, w*ThumbSize/h), ThumbSize
-		}
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	// Over an opaque background: JPEG has no alpha.
-	draw.Draw(dst, dst.Bounds(), image.Black, image.Point{}, draw.Src)
-	draw.BiLinear.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Over, nil)
-	var out bytes.Buffer
-	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: thumbQuality}); err != nil {
-		return nil, fmt.Errorf("encode jpeg: %w", err)
-	}
-	return out.Bytes(), nil
+	return n, err
 }

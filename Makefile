@@ -9,6 +9,7 @@ GO        ?= go
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION    ?= v0.0.0-20260213195017-d3ed8ac4daa5
+FUZZTIME      ?= 2m
 export PATH := $(GOBIN):$(PATH)
 
 ##@ Local
@@ -61,6 +62,12 @@ bench: deps ## Run the benchmarks against real RabbitMQ and MinIO; figures go to
 .PHONY: plots
 plots: ## Draw docs/bench-*.png from the numbers the benchmarks wrote (docs/bench-*.json), with docs/plot
 	cd docs/plot && $(GO) run . ..
+
+.PHONY: fuzz
+fuzz: ## Fuzz the gallery's metadata parser and thumbnailer and the job decoder, FUZZTIME (2m) each
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMeta$$' -fuzztime $(FUZZTIME) ./internal/gallery/
+	$(GO) test -run '^$$' -fuzz '^FuzzThumb$$' -fuzztime $(FUZZTIME) ./internal/gallery/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/job/
 
 .PHONY: chaos
 chaos: deps ## Run the full fault suite (200 jobs; kill -9 workers, restart RabbitMQ, stop MinIO); figures go to docs/benchmarks.md

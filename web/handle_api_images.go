@@ -55,5 +55,7 @@ func (s *server) listImages(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Entries = append(out.Entries, a)
 	}
-	writeJSON(w, http.StatusOK, out)
+	if err := writeJSON(w, http.StatusOK, out); err != nil {
+		s.Log.Error("gallery page", "err", err)
+	}
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/status"
@@ -20,15 +22,28 @@ type apiJobRef struct {
 	StatusURL string `json:"status_url"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// encodeFailed is the answer when a value cannot be encoded.
+const encodeFailed = `{"error":"the server could not encode its answer"}`
+
+// writeJSON encodes v before answering: a value that cannot be encoded (a NaN,
+// an infinity) is a 500 with a JSON error, never a status with a cut or empty
+// body. It returns the encoding error for the caller to log.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(encodeFailed)
+		err = fmt.Errorf("json api: encode: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
+	return err
 }
 
 func writeError(w http.ResponseWriter, status int, msg string, fields []job.FieldError) {
-	writeJSON(w, status, apiError{Error: msg, Fields: fields})
+	_ = writeJSON(w, status, apiError{Error: msg, Fields: fields})
 }
 
 func jobRefs(jobs []status.Job) []apiJobRef {

@@ -191,7 +191,8 @@ type webui struct {
 // embedded worker's metrics are on it already).
 func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q queue.Queue, s store.Store) *webui {
 	w := &webui{log: log, hub: NewHub(64)}
-	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, Log: log.With("component", "gallery")})
+	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, MaxPrompt: cfg.Limits.MaxPromptLength,
+		Log: log.With("component", "gallery")})
 	w.jobs = status.New(q, w.index, status.Options{Log: log.With("component", "status")})
 	w.metrics = NewMetrics(reg, w.index, w.hub, w.jobs)
 	w.handler = NewServer(Deps{

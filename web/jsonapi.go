@@ -28,22 +28,22 @@ const encodeFailed = `{"error":"the server could not encode its answer"}`
 // writeJSON encodes v before answering: a value that cannot be encoded (a NaN,
 // an infinity) is a 500 with a JSON error, never a status with a cut or empty
 // body. It returns the encoding error for the caller to log.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
+func writeJSON(w http.ResponseWriter, code int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(encodeFailed)
+		code, b = http.StatusInternalServerError, []byte(encodeFailed)
 		err = fmt.Errorf("json api: encode: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
+	w.WriteHeader(code)
 	_, _ = w.Write(append(b, '\n'))
 	return err
 }
 
-func writeError(w http.ResponseWriter, status int, msg string, fields []job.FieldError) {
-	_ = writeJSON(w, status, apiError{Error: msg, Fields: fields})
+func writeError(w http.ResponseWriter, code int, msg string, fields []job.FieldError) {
+	_ = writeJSON(w, code, apiError{Error: msg, Fields: fields})
 }
 
 func jobRefs(jobs []status.Job) []apiJobRef {

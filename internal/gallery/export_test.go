@@ -17,3 +17,6 @@ func (ix *Index) Stats() Stats {
 		ThumbsMade:    ix.stats.thumbsMade.Load(),
 	}
 }
+
+// Trusted reports whether the index trusts the store's notifications now.
+func (ix *Index) Trusted() bool { return ix.trusted.Load() }

@@ -116,14 +116,14 @@ type Event struct {
 
 // Options tune an Index; zero values take the defaults.
 type Options struct {
-	// Resync is the longest time between full relistings (RESYNC_INTERVAL);
-	// default 5 min. The index relists more often while a listing is cheap:
-	// every 20 times the last listing's duration, at least MinResync apart,
-	// so relisting takes at most about 5 % of the time. A small bucket is
-	// then relisted every second, which keeps the gallery right within a
-	// second or two even where notifications are lost or late.
+	// Resync (RESYNC_INTERVAL, default 5 min) is the time between full
+	// relistings while the store's notifications arrive on time, and the
+	// longest one otherwise. While they do not, the index relists as often
+	// as the LIST budget (ListRate) allows, at most every 20 times the last
+	// relisting's duration and every MinResync: see schedule.go.
 	Resync    time.Duration
 	MinResync time.Duration // default 1s
+	ListRate  float64       // LIST calls per second relisting may spend, averaged; default 1
 	MetaCache int           // parsed metadata kept (LRU); default 2000
 	// MetaCacheBytes bounds the LRU by size too (Meta's strings); default
 	// 8 MiB: 2,000 entries of usual prompts, at least ~700 of the largest.
@@ -148,6 +148,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MinResync > o.Resync {
 		o.MinResync = o.Resync
+	}
+	if o.ListRate <= 0 {
+		o.ListRate = 1
 	}
 	if o.MetaCache <= 0 {
 		o.MetaCache = 2000

@@ -66,8 +66,16 @@ type Index struct {
 	gen     uint32 // of the last Resync
 	subs    map[*sub]struct{}
 
-	resyncMu sync.Mutex // one Resync at a time
-	kick     chan struct{}
+	resyncMu    sync.Mutex    // one Resync at a time
+	lastObjects int           // keys the last Resync listed; -1: none yet (guarded by resyncMu)
+	kick        chan struct{} // relist now (within the budget)
+	reschedule  chan struct{} // plan the next relisting again
+	// Trust in the store's notifications (schedule.go): notified counts
+	// those on time since the last relisting, late is set by one that was
+	// not (or a broken stream).
+	trusted  atomic.Bool
+	notified atomic.Int64
+	late     atomic.Bool
 	fetches  chan fetch
 	thumbDel chan string
 
@@ -94,16 +102,18 @@ func New(s store.Store, o Options) *Index {
 	o = o.withDefaults()
 	return &Index{
 		s: s, o: o, log: o.Log,
-		recs:     map[string]*rec{},
-		tree:     btree.NewG(32, newer),
-		pending:  map[string]uint64{},
-		subs:     map[*sub]struct{}{},
-		kick:     make(chan struct{}, 1),
-		fetches:  make(chan fetch, 256),
-		thumbDel: make(chan string, 1024),
-		cache:    newMetaCache(o.MetaCache, o.MetaCacheBytes),
-		metaSem:  make(chan struct{}, 8),
-		thumbSem: make(chan struct{}, 2),
+		recs:        map[string]*rec{},
+		lastObjects: -1,
+		tree:        btree.NewG(32, newer),
+		pending:     map[string]uint64{},
+		subs:        map[*sub]struct{}{},
+		kick:        make(chan struct{}, 1),
+		reschedule:  make(chan struct{}, 1),
+		fetches:     make(chan fetch, 256),
+		thumbDel:    make(chan string, 1024),
+		cache:       newMetaCache(o.MetaCache, o.MetaCacheBytes),
+		metaSem:     make(chan struct{}, 8),
+		thumbSem:    make(chan struct{}, 2),
 
 		decodeMem: semaphore.NewWeighted(o.ThumbBudget),
 	}

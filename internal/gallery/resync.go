@@ -3,16 +3,33 @@ package gallery
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
 // listChars are the first characters of every key of an entry (ids start
-// with one of them, store.ValidID). Resync lists one of them at a time: a
-// single listing of a bucket of 100k entries is ~300k objects, ~60 MB at
-// once, which alone would break the webui's memory budget.
+// with one of them, store.ValidID). A big bucket is listed one of them at a
+// time: a single listing of a bucket of 100k entries is ~300k objects, ~60 MB
+// at once, which alone would break the webui's memory budget. A small one
+// (below wholeListingMax keys) is listed whole: one LIST call instead of 63.
 const listChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// resyncResult is what one relisting did.
+type resyncResult struct {
+	lists     int // LIST calls it cost (estimated from the keys each listing returned)
+	nextLists int // what the next one will cost, on this bucket
+	objects   int // keys listed
+	changes   int // differences it found: changes the notifications missed
+	took      time.Duration
+}
+
+// wholeListing reports whether the next relisting lists the bucket at once.
+// resyncMu is held.
+func (ix *Index) wholeListing() bool {
+	return ix.lastObjects >= 0 && max(ix.lastObjects, 3*ix.Len()) < wholeListingMax
+}
 
 // listed is what a listing says of an id.
 type listed struct {
@@ -28,9 +45,15 @@ type listed struct {
 // benchmarks may call it without Run. The first success makes the index
 // Ready.
 func (ix *Index) Resync(ctx context.Context) error {
+	_, err := ix.resync(ctx)
+	return err
+}
+
+func (ix *Index) resync(ctx context.Context) (res resyncResult, err error) {
 	ix.resyncMu.Lock()
 	defer ix.resyncMu.Unlock()
 	start := time.Now()
+	defer func() { res.took = time.Since(start) }()
 	// From here on notifications mark what they change: the listing may
 	// predate those changes.
 	ix.mu.Lock()
@@ -44,18 +67,41 @@ func (ix *Index) Resync(ctx context.Context) error {
 		ix.mu.Unlock()
 	}()
 
-	thumbs, err := ix.listThumbs(ctx)
-	if err != nil {
-		return err
-	}
-	changes, objects := 0, 0
-	var stale []string
-	for _, c := range listChars {
-		objs, err := ix.s.List(ctx, string(c))
+	list := func(prefix string) ([]store.Object, error) {
+		objs, err := ix.s.List(ctx, prefix)
 		if err != nil {
-			return fmt.Errorf("gallery: resync: %w", err)
+			return nil, fmt.Errorf("gallery: resync: %w", err)
 		}
-		objects += len(objs)
+		res.lists += lists(len(objs))
+		res.objects += len(objs)
+		return objs, nil
+	}
+	// The parts to scan: the whole bucket at once, or one first character
+	// at a time (a part is listed just before it is scanned).
+	var whole []store.Object
+	parts := []string{""}
+	if !ix.wholeListing() {
+		parts = strings.Split(listChars, "")
+	}
+	var thumbObjs []store.Object
+	if len(parts) == 1 {
+		if whole, err = list(""); err != nil {
+			return res, err
+		}
+		thumbObjs = whole
+	} else if thumbObjs, err = list(store.ThumbPrefix); err != nil {
+		return res, err
+	}
+	thumbs := thumbTimes(thumbObjs)
+	changes := 0
+	var stale []string
+	for _, part := range parts {
+		objs := whole
+		if len(parts) > 1 {
+			if objs, err = list(part); err != nil {
+				return res, err
+			}
+		}
 		seen := scan(objs, thumbs, &stale)
 		ix.mu.Lock()
 		for id, l := range seen {
@@ -99,32 +145,35 @@ func (ix *Index) Resync(ctx context.Context) error {
 	entries := ix.tree.Len()
 	ix.mu.Unlock()
 
+	ix.lastObjects = res.objects
+	res.nextLists = lists(res.objects)
+	if !ix.wholeListing() {
+		res.nextLists += len(listChars) // and the thumbnails' listing: one more call per first character
+	}
 	ix.stats.resyncs.Add(1)
 	if ix.ready.Swap(true) {
+		res.changes = changes
 		ix.stats.resyncChanges.Add(uint64(changes))
 		if changes > 0 {
 			ix.log.Info("gallery: resync found lost changes", "changes", changes, "entries", entries)
 		}
 	} else {
-		ix.log.Info("gallery: index loaded", "entries", entries, "objects", objects,
+		ix.log.Info("gallery: index loaded", "entries", entries, "objects", res.objects, "list_calls", res.lists,
 			"took", time.Since(start).Round(time.Millisecond))
 	}
-	return nil
+	return res, nil
 }
 
-// listThumbs lists the thumbnails: their times by the key of their image.
-func (ix *Index) listThumbs(ctx context.Context) (map[string]int64, error) {
-	objs, err := ix.s.List(ctx, store.ThumbPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("gallery: resync: %w", err)
-	}
-	thumbs := make(map[string]int64, len(objs))
+// thumbTimes picks the thumbnails out of objs: their times by the key of
+// their image.
+func thumbTimes(objs []store.Object) map[string]int64 {
+	thumbs := map[string]int64{}
 	for _, o := range objs {
 		if kind, id, n := store.ParseKey(o.Key); kind == store.Thumb {
 			thumbs[store.ImageKey(id, n)] = o.Modified.UnixNano()
 		}
 	}
-	return thumbs, nil
+	return thumbs
 }
 
 // fresh reports whether a notification changed id during this resync or a

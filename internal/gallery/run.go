@@ -22,8 +22,10 @@ type fetch struct {
 
 // Run opens the store's change stream, loads the index with a full listing
 // (retried with backoff until it succeeds), then applies changes as they come
-// and relists every Options.Resync until ctx ends; it returns nil then. Ready
-// turns true after the first listing. Call it once.
+// and relists as schedule.go explains (every Options.Resync while the
+// notifications are trusted, else within a budget of LIST calls) until ctx
+// ends; it returns nil then. Ready turns true after the first listing. Call
+// it once.
 func (ix *Index) Run(ctx context.Context) error {
 	if !ix.running.CompareAndSwap(false, true) {
 		return errors.New("gallery: Run called twice")
@@ -48,34 +50,68 @@ func (ix *Index) Run(ctx context.Context) error {
 		return nil
 	}
 
-	if err := retry.Do(ctx, retry.Connect, func() error { return ix.Resync(ctx) }, func(err error, wait time.Duration) {
+	b := newBudget(ix.o.ListRate, time.Now())
+	var res resyncResult
+	if err := retry.Do(ctx, retry.Connect, func() error {
+		var err error
+		res, err = ix.resync(ctx)
+		b.spend(time.Now(), res.lists, res.nextLists)
+		return err
+	}, func(err error, wait time.Duration) {
 		ix.log.Warn("gallery: first listing failed, retrying", "err", err, "retry_in", wait.Round(time.Millisecond))
 	}); err != nil {
 		return nil // only ctx ends it
 	}
-	took := time.Duration(0)
+	last := time.Now() // the end of the last relisting
 	for {
-		t := time.NewTimer(resyncEvery(took, ix.o.MinResync, ix.o.Resync))
+		// The pause counts from the last relisting; the budget from now.
+		wait := max(nextResync(ix.o, ix.trusted.Load(), res.took, 0)-time.Since(last), b.wait(time.Now()))
+		t := time.NewTimer(max(wait, 0))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-t.C:
-		case <-ix.kick:
+		case <-ix.reschedule:
 			t.Stop()
+			continue
+		case <-ix.kick:
+			// Notifications were lost or late: relist as soon as the
+			// budget allows.
+			t.Stop()
+			if !sleep(ctx, b.wait(time.Now())) {
+				return nil
+			}
 		}
-		start := time.Now()
-		if err := ix.Resync(ctx); err != nil && ctx.Err() == nil {
-			ix.log.Warn("gallery: resync failed", "err", err)
+		notified, late := ix.notified.Swap(0), ix.late.Swap(false)
+		r, err := ix.resync(ctx)
+		last = time.Now()
+		if err != nil {
+			b.spend(time.Now(), r.lists, res.nextLists)
+			if ctx.Err() == nil {
+				ix.log.Warn("gallery: resync failed", "err", err)
+			}
+			continue
 		}
-		took = time.Since(start)
+		b.spend(time.Now(), r.lists, r.nextLists)
+		res = r
+		ix.judge(r.changes, notified, late)
 	}
 }
 
-// resyncEvery is the pause before the next relisting: 20 times the last
-// one's duration (so listing costs about 5 % of the time), within [lo, hi].
-func resyncEvery(took, lo, hi time.Duration) time.Duration {
-	return min(max(20*took, lo), hi)
+// sleep waits d unless ctx ends first; it reports whether ctx is still on.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // Notify applies a change learned outside the store's own notifications,
@@ -105,12 +141,10 @@ func (ix *Index) watch(ctx context.Context, opened chan struct{}) {
 		}
 		if attempt > 1 {
 			// Changes between the streams are lost: relist now.
-			select {
-			case ix.kick <- struct{}{}:
-			default:
-			}
+			ix.distrust(ix.kick)
 		}
 		for c := range ch {
+			ix.noteNotification(c)
 			ix.apply(ctx, c)
 			delivered = true
 		}

@@ -361,7 +361,7 @@ func TestNoCardStuckWhenTheStatusSubscriptionReconnects(t *testing.T) {
 	go func() { done <- Run(runCtx, nil, func(k string) string { return webEnv[k] }, io.Discard, &stderr) }()
 	ids := submitWhileStarting(t, ctx, base, 100)
 
-	proxy.Cut(300 * time.Millisecond)
+	proxy.Cut(100 * time.Millisecond)
 	close(gen.open)
 	pollUntilEnded(t, ctx, base, ids, c)
 	checkEnds(t, ids, c, decisions(t, []byte(workerLog.String())), "failed")

@@ -2,13 +2,12 @@ package status
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/retry"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
@@ -19,14 +18,6 @@ const pruneEvery = time.Minute
 type subscription struct {
 	events <-chan job.Event
 	cancel context.CancelFunc
-}
-
-// subscribePolicy is how the status subscription is made again after it
-// broke: soon at first, then at most every 10 s, never giving up.
-func subscribePolicy() *backoff.ExponentialBackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 100*time.Millisecond, 10*time.Second, 0
-	return b
 }
 
 // Subscribe makes the status subscription now, retrying until it is made or
@@ -49,25 +40,23 @@ func (t *Tracker) Subscribe(ctx context.Context) error {
 	return nil
 }
 
-// subscribe retries SubscribeStatus with subscribePolicy until it succeeds
-// or ctx ends; the subscription lives on life.
+// subscribe retries SubscribeStatus by retry.Reopen until it succeeds or
+// ctx ends; the subscription lives on life.
 func (t *Tracker) subscribe(ctx, life context.Context) (*subscription, error) {
-	b := subscribePolicy()
-	for {
+	var s *subscription
+	err := retry.Do(ctx, retry.Reopen, func() error {
 		sctx, cancel := context.WithCancel(life)
 		events, err := t.sub.SubscribeStatus(sctx)
-		if err == nil {
-			return &subscription{events: events, cancel: cancel}, nil
+		if err != nil {
+			cancel()
+			return err
 		}
-		cancel()
-		wait := b.NextBackOff()
+		s = &subscription{events: events, cancel: cancel}
+		return nil
+	}, func(err error, wait time.Duration) {
 		t.opts.Log.Warn("status events: subscribe", "err", err, "retry_in", wait.String())
-		select {
-		case <-ctx.Done():
-			return nil, errors.Join(ctx.Err(), err)
-		case <-time.After(wait):
-		}
-	}
+	})
+	return s, err
 }
 
 // Run follows the status events, joins them with the gallery and the dead

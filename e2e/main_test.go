@@ -14,14 +14,11 @@ import (
 
 // The programs under test, built once per test binary into binDir.
 var (
-	binDir   string
-	binOnce  sync.Once
-	binErr   error
-	pyOnce   sync.Once
-	pyPath   string
-	fakeOnce sync.Once
-	fakeCode []byte
-	fakeErr  error
+	binDir  string
+	binOnce sync.Once
+	binErr  error
+	pyOnce  sync.Once
+	pyPath  string
 )
 
 // TestMain makes the directory for the binaries and removes it afterwards.
@@ -71,21 +68,13 @@ func python(t testing.TB) string {
 	return pyPath
 }
 
-// fakeCheckout copies the worker's fake fastsdcpu CLI into dir: one
-// checkout per worker process, since results/ serves one job at a time.
+// fakeCheckout copies the worker's stand-in fastsdcpu tree (the CLI and the
+// modules the warm driver imports) into dir: one checkout per worker
+// process, since results/ serves one job at a time.
 func fakeCheckout(t testing.TB, dir string) string {
 	t.Helper()
-	fakeOnce.Do(func() {
-		fakeCode, fakeErr = os.ReadFile(filepath.Join("..", "worker", "testdata", "fastsdcpu", "src", "app.py"))
-	})
-	if fakeErr != nil {
-		t.Fatalf("the fake fastsdcpu CLI: %v", fakeErr)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "src", "app.py"), fakeCode, 0o644); err != nil {
-		t.Fatal(err)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "worker", "testdata", "fastsdcpu"))); err != nil {
+		t.Fatalf("the stand-in fastsdcpu: %v", err)
 	}
 	return dir
 }

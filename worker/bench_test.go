@@ -106,7 +106,8 @@ func runWorker(b *testing.B, it *itest, gen Generator, n int) []time.Duration {
 		want[m.ID] = true
 		it.publish(m)
 	}
-	cfg := config.Worker{WorkerName: "bench", JobTimeout: time.Minute, ShutdownGrace: time.Minute, EmptyQueueWait: time.Minute}
+	cfg := config.Worker{WorkerName: "bench", Generator: config.Generator{JobTimeout: time.Minute},
+		ShutdownGrace: time.Minute, EmptyQueueWait: time.Minute}
 	w := New(cfg, Deps{Consume: it.q.Consume, Status: it.q, Store: it.st, Generator: gen, Log: testLogger(b)})
 
 	wctx, stop := context.WithCancel(ctx)

@@ -177,6 +177,30 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// pythonReason puts the last line of a Python traceback (the exception and
+// its message) before the traceback's tail: a failure reason is cut to its
+// first KiB in the dead letters' header, and the exception is what a
+// person needs first.
+func pythonReason(out string) string {
+	i := strings.LastIndex(out, "Traceback (most recent call last):")
+	if i < 0 {
+		return out
+	}
+	lines := strings.Split(strings.TrimSpace(out[i:]), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if last == "" || strings.HasPrefix(last, "File ") || strings.HasPrefix(last, "^") {
+		return out
+	}
+	return last + "\n" + out
+}
+
+// reset forgets what was kept (a long-lived driver's next job).
+func (t *tail) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf, t.cut = t.buf[:0], false
+}
+
 // String is the kept text, valid UTF-8, trimmed, "…" first if cut.
 func (t *tail) String() string {
 	t.mu.Lock()

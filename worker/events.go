@@ -38,7 +38,7 @@ func (e *events) loop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 		if err := e.pub.PublishStatus(ctx, ev); err != nil {
-			e.log.Warn("status event not published", "job_id", ev.ID, "state", ev.State, "err", err)
+			e.log.Warn("status event not published", "job_id", ev.ID, "state", ev.State, "worker_state", ev.WorkerState, "err", err)
 		}
 		cancel()
 	}
@@ -52,7 +52,7 @@ func (e *events) send(ev job.Event) {
 	select {
 	case e.ch <- ev:
 	default:
-		e.log.Warn("status event dropped: publisher behind", "job_id", ev.ID, "state", ev.State)
+		e.log.Warn("status event dropped: publisher behind", "job_id", ev.ID, "state", ev.State, "worker_state", ev.WorkerState)
 	}
 }
 

@@ -213,23 +213,58 @@ func (s *fakeStatus) PublishStatus(ctx context.Context, e job.Event) error {
 	return nil
 }
 
+// states are the states of the job events, in order (worker events left out).
 func (s *fakeStatus) states() []job.State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []job.State
-	for _, e := range s.events {
+	for _, e := range s.jobEvents() {
 		out = append(out, e.State)
 	}
 	return out
 }
 
-func (s *fakeStatus) last() job.Event {
+// phases are the phases of the running events, in order.
+func (s *fakeStatus) phases() []job.Phase {
+	var out []job.Phase
+	for _, e := range s.jobEvents() {
+		if e.State == job.Started {
+			out = append(out, e.Phase)
+		}
+	}
+	return out
+}
+
+func (s *fakeStatus) jobEvents() []job.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.events) == 0 {
+	var out []job.Event
+	for _, e := range s.events {
+		if !e.IsWorker() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// workerStates are the states of the worker events, in order.
+func (s *fakeStatus) workerStates() []job.WorkerState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []job.WorkerState
+	for _, e := range s.events {
+		if e.IsWorker() {
+			out = append(out, e.WorkerState)
+		}
+	}
+	return out
+}
+
+// last is the last job event.
+func (s *fakeStatus) last() job.Event {
+	es := s.jobEvents()
+	if len(es) == 0 {
 		return job.Event{}
 	}
-	return s.events[len(s.events)-1]
+	return es[len(es)-1]
 }
 
 // genFunc is a Generator made of a function.
@@ -256,7 +291,7 @@ func setup(t *testing.T) *fixture {
 		t: t,
 		cfg: config.Worker{
 			WorkerName:     "test-worker",
-			JobTimeout:     time.Minute,
+			Generator:      config.Generator{JobTimeout: time.Minute},
 			EmptyQueueWait: time.Minute,
 			ShutdownGrace:  time.Minute,
 		},
@@ -284,7 +319,7 @@ func (f *fixture) runOne(d *fakeDelivery) {
 	f.t.Helper()
 	w := f.worker()
 	ev := newEvents(f.status, w.log)
-	w.process(context.Background(), d, ev)
+	w.process(context.Background(), d, ev, &lifecycle{ev: ev})
 	ev.close(10 * time.Second)
 }
 

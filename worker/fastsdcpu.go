@@ -104,28 +104,41 @@ func (f *FastSDCPU) Generate(ctx context.Context, m job.Message, dir string) (Re
 	if err := os.MkdirAll(results, 0o755); err != nil {
 		return Result{}, fmt.Errorf("fastsdcpu: results dir: %w", err)
 	}
-	before, err := f.snapshot(ctx, results)
+	before, err := snapshot(ctx, results, f.CleanLeftovers)
 	if err != nil {
 		return Result{}, err
 	}
 	stdout, stderr := &tail{max: TailBytes}, &tail{max: TailBytes}
-	if err := f.run(ctx, m, stdout, stderr); err != nil {
+	start := time.Now()
+	// fastsdcpu prints "Pipeline : ..." once its init has built the
+	// pipeline: what comes before is the model's load (Python's imports
+	// included), what comes after is generation.
+	loaded := &lineWatch{prefix: "Pipeline : ", w: stdout, seen: func() { reportPhase(ctx, job.PhaseGenerating) }}
+	if err := f.run(ctx, m, loaded, stderr); err != nil {
 		removeNew(results, before) // a failed run's partial output
 		return Result{}, err
 	}
+	end := time.Now()
 	res, err := collect(results, before, m, dir)
 	if err != nil {
 		// fastsdcpu reports some errors on stdout and still exits 0
 		// ("Error : You need to provide a prompt").
 		return Result{}, fmt.Errorf("fastsdcpu exited 0 but %w; stdout: %s", err, stdout.String())
 	}
+	res.Generation = end.Sub(start)
+	if at := loaded.at(); !at.IsZero() {
+		res.ModelLoad, res.Generation = at.Sub(start), end.Sub(at)
+	}
 	return res, nil
 }
 
+// NeedsLoad is true: every run of the CLI loads the model.
+func (f *FastSDCPU) NeedsLoad(job.Message) bool { return true }
+
 // snapshot lists results/ before a run. Output files found there are
 // leftovers of a run that crashed: never this job's; deleted when the
-// worker owns the checkout.
-func (f *FastSDCPU) snapshot(ctx context.Context, results string) (map[string]bool, error) {
+// worker owns the checkout (clean).
+func snapshot(ctx context.Context, results string, clean bool) (map[string]bool, error) {
 	entries, err := os.ReadDir(results)
 	if err != nil {
 		return nil, fmt.Errorf("fastsdcpu: list results: %w", err)
@@ -133,7 +146,7 @@ func (f *FastSDCPU) snapshot(ctx context.Context, results string) (map[string]bo
 	seen := make(map[string]bool, len(entries))
 	var removed int
 	for _, e := range entries {
-		if f.CleanLeftovers && outputRe.MatchString(e.Name()) {
+		if clean && outputRe.MatchString(e.Name()) {
 			if os.Remove(filepath.Join(results, e.Name())) == nil {
 				removed++
 				continue
@@ -149,7 +162,7 @@ func (f *FastSDCPU) snapshot(ctx context.Context, results string) (map[string]bo
 
 // run starts the CLI and waits for it. A non-zero exit, a signal or the end
 // of ctx is an error carrying the tail of stderr.
-func (f *FastSDCPU) run(ctx context.Context, m job.Message, stdout, stderr *tail) error {
+func (f *FastSDCPU) run(ctx context.Context, m job.Message, stdout *lineWatch, stderr *tail) error {
 	python := f.Python
 	if python == "" {
 		python = "python3"
@@ -157,7 +170,8 @@ func (f *FastSDCPU) run(ctx context.Context, m job.Message, stdout, stderr *tail
 	cmd := exec.CommandContext(ctx, python, f.Args(m)...)
 	cmd.Dir = f.Dir
 	cmd.Env = append(os.Environ(), f.Env...)
-	cmd.Env = append(cmd.Env, "DEVICE="+f.Device)
+	// Unbuffered, so that "Pipeline : " arrives when it is printed.
+	cmd.Env = append(cmd.Env, "DEVICE="+f.Device, "PYTHONUNBUFFERED=1")
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = procAttr()
 	// The CLI may spawn helpers (pip, torch compile workers): end the whole
@@ -182,9 +196,9 @@ func (f *FastSDCPU) run(ctx context.Context, m job.Message, stdout, stderr *tail
 	if errors.As(err, &ee) || ctx.Err() != nil {
 		msg := stderr.String()
 		if msg == "" {
-			msg = stdout.String()
+			msg = stdout.w.String()
 		}
-		return fmt.Errorf("fastsdcpu %s: %s", why, msg)
+		return fmt.Errorf("fastsdcpu %s: %s", why, pythonReason(msg))
 	}
 	return fmt.Errorf("fastsdcpu: start %s: %w", python, err)
 }

@@ -40,19 +40,13 @@ func python(t testing.TB) string {
 	return pythonPath
 }
 
-// fakeCheckout copies the fake fastsdcpu into a directory of the test's own:
-// results/ belongs to one checkout.
+// fakeCheckout copies the stand-in fastsdcpu tree (testdata/fastsdcpu: the
+// CLI and the modules the warm driver imports) into a directory of the
+// test's own: results/ belongs to one checkout.
 func fakeCheckout(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	src, err := os.ReadFile(filepath.Join("testdata", "fastsdcpu", "src", "app.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "src", "app.py"), src, 0o644); err != nil {
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "fastsdcpu"))); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -119,8 +113,11 @@ func TestFastSDCPUPassesThePromptAsOneArgument(t *testing.T) {
 	if res.Metadata["prompt"] != m.Prompt || res.Metadata["negative_prompt"] != "--blurry" {
 		t.Errorf("metadata: %v", res.Metadata)
 	}
-	// The fake writes the keys of a real run, no more, no less.
+	// The stand-in writes the keys of a real run at the pinned commit, no
+	// more, no less: the example's, but image_seeds (the example comes
+	// from a later fastsdcpu, whose "Seeding improvements" added it).
 	example := exampleMetadata(t)
+	delete(example, "image_seeds")
 	for k := range example {
 		if _, ok := res.Metadata[k]; !ok {
 			t.Errorf("metadata lacks %q", k)
@@ -278,16 +275,34 @@ func TestTailKeepsTheLastBytes(t *testing.T) {
 	}
 }
 
-func TestNewGeneratorChecksTheCheckout(t *testing.T) {
+// ChooseGenerator is the one place that picks the generator: the worker
+// program, `worker generate` and the embedded webui.
+func TestChooseGenerator(t *testing.T) {
 	t.Parallel()
-	if _, err := NewGenerator(configWith("fastsdcpu", t.TempDir())); err == nil || !strings.Contains(err.Error(), "GENERATOR=placeholder") {
-		t.Errorf("got %v", err)
+	checkout, empty := fakeCheckout(t), t.TempDir()
+	cases := []struct {
+		name, generator, dir, unset, want, why string
+	}{
+		{"nothing set, no checkout", "", empty, "", "placeholder", "has no src/app.py"},
+		{"nothing set, a checkout", "", checkout, "", "fastsdcpu", "in " + checkout},
+		{"nothing set, a checkout, warm when unset", "", checkout, "fastsdcpu-warm", "fastsdcpu-warm", "model loaded once"},
+		{"the CLI asked", "fastsdcpu", checkout, "fastsdcpu-warm", "fastsdcpu", "DEVICE="},
+		{"warm asked", "fastsdcpu-warm", checkout, "", "fastsdcpu-warm", "in " + checkout},
+		{"placeholder asked", "placeholder", checkout, "", "placeholder", "no model"},
+		{"the CLI asked, not a checkout", "fastsdcpu", empty, "", "", "GENERATOR=placeholder"},
+		{"warm asked, not a checkout", "fastsdcpu-warm", empty, "", "", "not a fastsdcpu checkout"},
+		{"unknown", "dalle", checkout, "", "", "unknown generator"},
 	}
-	g, err := NewGenerator(configWith("fastsdcpu", fakeCheckout(t)))
-	if err != nil || g.Name() != "fastsdcpu" {
-		t.Errorf("got %v, %v", g, err)
-	}
-	if g, _ := NewGenerator(configWith("placeholder", "")); g.Name() != "placeholder" {
-		t.Errorf("got %v", g.Name())
+	for _, tc := range cases {
+		g, why, err := ChooseGenerator(configWith(tc.generator, tc.dir), Choice{Unset: tc.unset})
+		if tc.want == "" {
+			if err == nil || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("%s: got %v, %v; want an error with %q", tc.name, g, err, tc.why)
+			}
+			continue
+		}
+		if err != nil || g.Name() != tc.want || !strings.Contains(why, tc.why) {
+			t.Errorf("%s: got %v (%q), %v; want %s (%q)", tc.name, g, why, err, tc.want, tc.why)
+		}
 	}
 }

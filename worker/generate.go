@@ -25,10 +25,10 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	fs.SetOutput(stderr)
 	var (
 		m         job.Message
-		seed      = fs.Int64("seed", -1, "seed (-1: random, fastsdcpu's default)")
+		seed      = fs.Int64("seed", -1, "seed (-1: drawn at random, and recorded in the metadata)")
 		guidance  = fs.Float64("guidance-scale", 0, "guidance scale (fastsdcpu's default when unset)")
 		out       = fs.String("out", "out", "directory to write the images and the metadata JSON into")
-		generator = fs.String("generator", "", "fastsdcpu or placeholder (default: GENERATOR, else fastsdcpu when FASTSDCPU_DIR has src/app.py, else placeholder)")
+		generator = fs.String("generator", "", "fastsdcpu, fastsdcpu-warm or placeholder (default: GENERATOR, else fastsdcpu when FASTSDCPU_DIR has src/app.py, else placeholder)")
 	)
 	fs.StringVar(&m.Prompt, "prompt", "", "what to draw (required)")
 	fs.IntVar(&m.Count, "count", 1, "number of images, 1 to MAX_IMAGES (4)")
@@ -57,23 +57,39 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	if *seed < 0 {
 		m.Seed = nil
 	}
-	cfg, _ := loadLocal(getenv) // a wrong variable is reported by localGenerator below
+	// The worker's own settings, without a queue or a store; GENERATOR
+	// unset chooses (the CLI when FASTSDCPU_DIR is a checkout).
+	cfg, err := config.LoadLocalWorker(getenv, "")
+	if err != nil {
+		return fmt.Errorf("worker generate: configuration:\n%w", err)
+	}
 	if err := m.Normalize(cfg.Limits); err != nil {
 		return fmt.Errorf("worker generate: %w", err)
 	}
 	if m.ID == "" {
 		m.ID = job.NewID()
 	}
-
-	gen, err := localGenerator(*generator, getenv, stderr)
-	if err != nil {
-		return err
+	if m.Seed == nil {
+		s := drawSeed() // as the worker does: the metadata says which seed made it
+		m.Seed = &s
 	}
+	if *generator != "" {
+		cfg.Generator.Name = *generator
+	}
+	// A person's own checkout: their earlier images in results/ stay.
+	gen, why, err := ChooseGenerator(cfg.Generator, Choice{Unset: config.GeneratorCLI})
+	if err != nil {
+		return fmt.Errorf("worker generate: %w", err)
+	}
+	fmt.Fprintf(stderr, "generator: %s (%s)\n", gen.Name(), why)
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("worker generate: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if s, ok := gen.(Starter); ok {
+		defer s.Close()
+	}
 	gctx, cancel := context.WithTimeoutCause(ctx, cfg.JobTimeout, fmt.Errorf("job timeout of %s (JOB_TIMEOUT)", cfg.JobTimeout))
 	defer cancel()
 
@@ -89,7 +105,10 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 	meta[FieldGenerator] = gen.Name()
 	meta[FieldStartedAt] = start.UTC().Format(time.RFC3339Nano)
 	meta[FieldFinishedAt] = done.UTC().Format(time.RFC3339Nano)
-	meta[FieldGenerationSeconds] = roundSeconds(done.Sub(start))
+	meta[FieldGenerationSeconds] = roundSeconds(done.Sub(start) - res.ModelLoad)
+	if res.ModelLoad > 0 {
+		meta[FieldModelLoadSeconds] = roundSeconds(res.ModelLoad)
+	}
 	body, err := encodeMetadata(meta)
 	if err != nil {
 		return err
@@ -102,59 +121,4 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stdout, p)
 	}
 	return nil
-}
-
-// localGenerator picks the generator of `worker generate` and says which.
-func localGenerator(name string, getenv func(string) string, stderr io.Writer) (Generator, error) {
-	cfg, err := loadLocal(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("worker generate: configuration:\n%w", err)
-	}
-	if name == "" {
-		name = getenv("GENERATOR")
-	}
-	fast := &FastSDCPU{Dir: cfg.FastSDCPUDir, Python: cfg.Python, Device: cfg.Device,
-		SafetyChecker: cfg.UseSafetyChecker, LCMModelID: cfg.LCMModelID}
-	// A person's own checkout: their earlier images in results/ stay.
-	fast.CleanLeftovers = false
-	switch name {
-	case "":
-		if fast.Check() == nil {
-			fmt.Fprintf(stderr, "generator: fastsdcpu in %s (DEVICE=%s)\n", cfg.FastSDCPUDir, cfg.Device)
-			return fast, nil
-		}
-		fmt.Fprintf(stderr, "generator: placeholder (no model; FASTSDCPU_DIR=%s has no src/app.py)\n", cfg.FastSDCPUDir)
-		return Placeholder{}, nil
-	case "fastsdcpu":
-		if err := fast.Check(); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "generator: fastsdcpu in %s (DEVICE=%s)\n", cfg.FastSDCPUDir, cfg.Device)
-		return fast, nil
-	case "placeholder":
-		fmt.Fprintln(stderr, "generator: placeholder (no model)")
-		return Placeholder{}, nil
-	}
-	return nil, fmt.Errorf("worker generate: unknown generator %q (want fastsdcpu or placeholder)", name)
-}
-
-// loadLocal reads the worker's configuration for a run without a queue or a
-// store: the generator's variables parse with the same rules as in the
-// worker, the services' are not needed.
-func loadLocal(getenv func(string) string) (config.Worker, error) {
-	return config.LoadWorker(func(k string) string {
-		switch k {
-		case "AMQP_URL":
-			return "amqp://unused/"
-		case "MINIO_ENDPOINT":
-			return "unused:9000"
-		case "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY":
-			return "unused"
-		case "GENERATOR":
-			return "" // chosen by localGenerator
-		case "METRICS_ADDR":
-			return "off"
-		}
-		return getenv(k)
-	})
 }

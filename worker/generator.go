@@ -8,15 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
-	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/job"
 )
 
 // Generator turns one validated job into images and fastsdcpu-style metadata
 // in dir. m.ID is the job id the worker resolved; m.Count images are wanted.
 type Generator interface {
-	Name() string // "fastsdcpu" or "placeholder"
+	Name() string // "fastsdcpu", "fastsdcpu-warm" or "placeholder"
 	Generate(ctx context.Context, m job.Message, dir string) (Result, error)
 }
 
@@ -24,28 +24,26 @@ type Generator interface {
 type Result struct {
 	Images   []string       // file paths in dir, image 1 first
 	Metadata map[string]any // fastsdcpu's JSON fields, values as it wrote them
+	// The generator's own time: ModelLoad when this job paid a (re)build of
+	// the pipeline, Generation the rest. Zero Generation means the generator
+	// does not measure itself; the worker then takes its wall time.
+	ModelLoad, Generation time.Duration
 }
 
-// NewGenerator builds the generator cfg.Generator names.
-func NewGenerator(cfg config.Worker) (Generator, error) {
-	switch cfg.Generator {
-	case "placeholder":
-		return Placeholder{}, nil
-	case "fastsdcpu", "":
-		f := &FastSDCPU{
-			Dir:            cfg.FastSDCPUDir,
-			Python:         cfg.Python,
-			Device:         cfg.Device,
-			SafetyChecker:  cfg.UseSafetyChecker,
-			LCMModelID:     cfg.LCMModelID,
-			CleanLeftovers: true,
-		}
-		if err := f.Check(); err != nil {
-			return nil, err
-		}
-		return f, nil
-	}
-	return nil, fmt.Errorf("worker: unknown generator %q (want fastsdcpu or placeholder)", cfg.Generator)
+// Starter is a generator with a process of its own that must get ready
+// before the worker takes a job (the warm generator loads its model), and
+// that the worker restarts when it is gone (Ready false after a crash or a
+// timeout). Close stops it; Start may be called again after Close.
+type Starter interface {
+	Start(ctx context.Context) error
+	Ready() bool
+	Close() error
+}
+
+// Loader tells, before a job starts, whether the generator must build its
+// pipeline for it first (the job's first phase is then loading_model).
+type Loader interface {
+	NeedsLoad(m job.Message) bool
 }
 
 // Product fields the worker adds to the metadata JSON beside fastsdcpu's own
@@ -56,7 +54,9 @@ const (
 	FieldGenerator         = "generator"
 	FieldStartedAt         = "started_at"
 	FieldFinishedAt        = "finished_at"
-	FieldGenerationSeconds = "generation_seconds"
+	FieldGenerationSeconds = "generation_seconds" // the generator's own time, a model load left out
+	FieldModelLoadSeconds  = "model_load_seconds" // only when the job paid a pipeline build
+	FieldQueueWaitSeconds  = "queue_wait_seconds" // from submitted_at to the job's start
 	FieldUploadSeconds     = "upload_seconds"
 	FieldAttempt           = "attempt"
 	FieldGroup             = "group"

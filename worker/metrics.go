@@ -12,6 +12,9 @@ type metrics struct {
 	generation prometheus.Histogram
 	upload     prometheus.Histogram
 	inFlight   prometheus.Gauge
+	phase      *prometheus.HistogramVec // a job's phases: queue_wait, model_load, generation, upload
+	modelLoads *prometheus.CounterVec   // pipeline builds: at the generator's start, or paid by a job
+	startup    prometheus.Histogram     // the generator's start, model load included
 }
 
 // newMetrics registers the series on reg (nil: unregistered). Several
@@ -36,6 +39,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sdkeda_worker_jobs_in_flight",
 			Help: "Jobs being worked on now.",
 		}),
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sdkeda_worker_phase_seconds",
+			Help:    "Seconds a done job spent in each phase: queue_wait (since submission), model_load (only when the job paid one), generation, upload.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 14), // 5 ms .. ~30 min
+		}, []string{"phase"}),
+		modelLoads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdkeda_worker_model_loads_total",
+			Help: "Pipeline builds: when=start (the generator started or restarted), when=job (a job paid it).",
+		}, []string{"when"}),
+		startup: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sdkeda_worker_generator_start_seconds",
+			Help:    "Time to start a generator's process and load its model, until the worker is ready.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14), // 50 ms .. ~7 min
+		}),
 	}
 	if reg == nil {
 		return m
@@ -44,6 +61,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.generation = register(reg, m.generation)
 	m.upload = register(reg, m.upload)
 	m.inFlight = register(reg, m.inFlight)
+	m.phase = register(reg, m.phase)
+	m.modelLoads = register(reg, m.modelLoads)
+	m.startup = register(reg, m.startup)
+	for _, w := range []string{"start", "job"} {
+		m.modelLoads.WithLabelValues(w)
+	}
 	for _, o := range []string{OutcomeDone, OutcomeRetry, OutcomeDead, OutcomeInvalid, OutcomeRequeued, OutcomeLost, OutcomeStamped} {
 		m.jobs.WithLabelValues(o) // show every outcome at 0
 	}

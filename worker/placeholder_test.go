@@ -12,8 +12,8 @@ import (
 	"github.com/sdkeda/sdkeda/internal/job"
 )
 
-func configWith(generator, dir string) config.Worker {
-	return config.Worker{Generator: generator, FastSDCPUDir: dir, Python: "python3"}
+func configWith(generator, dir string) config.Generator {
+	return config.Generator{Name: generator, FastSDCPUDir: dir, Python: "python3"}
 }
 
 // exampleMetadata is a real fastsdcpu metadata JSON (shared/examples).

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/job"
@@ -36,7 +38,7 @@ func (f *failure) Error() string { return f.reason }
 // process runs one delivery through the whole job and settles it exactly
 // once. Every path ends in one settle and one log line. It reports stamped
 // when the message only got its id (no job ran).
-func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) (stamped bool) {
+func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life *lifecycle) (stamped bool) {
 	start := time.Now()
 	w.m.inFlight.Inc()
 	defer w.m.inFlight.Dec()
@@ -70,13 +72,27 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) (sta
 		return
 	}
 
+	if m.Seed == nil {
+		// fastsdcpu draws a seed of its own when given none and records
+		// none; the worker draws it instead, so that the metadata says which
+		// seed made the picture (and N jobs of one prompt differ).
+		seed := drawSeed()
+		m.Seed = &seed
+	}
+	base.Seed = m.Seed
+	life.set(job.WorkerBusy, m.ID)
 	log.Info("job started", "prompt_chars", len([]rune(m.Prompt)), "count", m.Count,
-		"attempt", attempt, "failures", d.Failures(), "returns", d.Returns())
-	ev.send(with(base, job.Started, ""))
+		"attempt", attempt, "failures", d.Failures(), "returns", d.Returns(), "seed", *m.Seed)
+	ph := &phases{ev: ev, base: base}
+	first := job.PhaseGenerating
+	if l, ok := w.d.Generator.(Loader); ok && l.NeedsLoad(m) {
+		first = job.PhaseLoading
+	}
+	ph.enter(first)
 
 	jctx, jcancel := w.jobContext(ctx, log)
 	defer jcancel()
-	objects, err := w.safeRun(withLogger(jctx, log), m, attempt, start)
+	out, err := w.safeRun(withPhases(withLogger(jctx, log), ph.enter), m, attempt, start)
 	sctx, scancel := settleContext(ctx)
 	defer scancel()
 
@@ -84,9 +100,13 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) (sta
 	switch {
 	case err == nil:
 		serr := d.Ack(sctx)
-		w.finish(log, OutcomeDone, start, serr, "objects", len(objects))
-		ev.send(job.Event{ID: m.ID, State: job.Done, Group: m.Group, Prompt: m.Prompt, Count: m.Count,
-			Objects: objects, Worker: w.cfg.WorkerName, Attempt: attempt})
+		w.finish(log, OutcomeDone, start, serr, "objects", len(out.objects), "durations", out.durations)
+		if serr == nil {
+			w.observe(out.durations)
+		}
+		done := base
+		done.State, done.Objects, done.Durations = job.Done, out.objects, out.durations
+		ev.send(done)
 	case errors.As(err, &f) && f.requeue:
 		serr := d.Requeue(sctx)
 		w.finish(log, OutcomeRequeued, start, serr, "reason", f.reason)
@@ -104,6 +124,42 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events) (sta
 	}
 	return false
 }
+
+// phases publishes a running job's phase each time it moves forward
+// (loading_model < generating < uploading): once when the job starts, then
+// at each change. Generators report from their own goroutines.
+type phases struct {
+	ev   *events
+	base job.Event
+	mu   sync.Mutex
+	now  job.Phase
+}
+
+func (p *phases) enter(next job.Phase) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if next.Order() <= p.now.Order() {
+		return
+	}
+	p.now = next
+	e := p.base
+	e.State, e.Phase = job.Started, next
+	p.ev.send(e)
+}
+
+// observe records a done job's phases in /metrics.
+func (w *Worker) observe(durations map[string]float64) {
+	for phase, s := range durations {
+		w.m.phase.WithLabelValues(phase).Observe(s)
+	}
+	if _, ok := durations[job.DurationModelLoad]; ok {
+		w.m.modelLoads.WithLabelValues("job").Inc()
+	}
+}
+
+// drawSeed is a seed in fastsdcpu's range (a 32-bit unsigned integer, as
+// job.Message allows).
+func drawSeed() int64 { return rand.Int64N(1 << 32) }
 
 // settleContext bounds one settle. It is made when the job is over, not
 // when it starts (a long job must not use up its time), and it outlives ctx:
@@ -141,13 +197,20 @@ func (w *Worker) finish(log *slog.Logger, outcome string, start time.Time, settl
 	}
 }
 
+// jobOutput is what a finished job leaves: its objects in the store and
+// the seconds of its phases (job.Duration* keys).
+type jobOutput struct {
+	objects   []string
+	durations map[string]float64
+}
+
 // safeRun is run with panics turned into generator failures (Retry), so a
 // bug in one job neither kills the worker nor loses the message.
-func (w *Worker) safeRun(ctx context.Context, m job.Message, attempt int, start time.Time) (objects []string, err error) {
+func (w *Worker) safeRun(ctx context.Context, m job.Message, attempt int, start time.Time) (out jobOutput, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			loggerFrom(ctx).Error("panic in job", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			objects, err = nil, fmt.Errorf("panic: %v", r)
+			out, err = jobOutput{}, fmt.Errorf("panic: %v", r)
 		}
 	}()
 	return w.run(ctx, m, attempt, start)
@@ -155,29 +218,36 @@ func (w *Worker) safeRun(ctx context.Context, m job.Message, attempt int, start 
 
 // run generates into a directory of its own, uploads, and removes the local
 // files; the caller settles.
-func (w *Worker) run(ctx context.Context, m job.Message, attempt int, start time.Time) ([]string, error) {
+func (w *Worker) run(ctx context.Context, m job.Message, attempt int, start time.Time) (jobOutput, error) {
 	dir, err := os.MkdirTemp("", "sdkeda-job-")
 	if err != nil {
-		return nil, &failure{requeue: true, reason: fmt.Sprintf("job directory: %v", err)}
+		return jobOutput{}, &failure{requeue: true, reason: fmt.Sprintf("job directory: %v", err)}
 	}
 	defer os.RemoveAll(dir)
 
 	gctx, gcancel := context.WithTimeoutCause(ctx, w.cfg.JobTimeout,
 		fmt.Errorf("job timeout of %s (JOB_TIMEOUT)", w.cfg.JobTimeout))
+	genStart := time.Now()
 	res, err := w.d.Generator.Generate(gctx, m, dir)
 	gcancel()
 	genDone := time.Now()
 	if err != nil {
 		if errors.Is(context.Cause(ctx), errGraceOver) {
-			return nil, &failure{requeue: true, reason: "stopped by shutdown during generation"}
+			return jobOutput{}, &failure{requeue: true, reason: "stopped by shutdown during generation"}
 		}
-		return nil, err // the generator's failure: counted by Retry
+		return jobOutput{}, err // the generator's failure: counted by Retry
 	}
 	w.m.generation.Observe(genDone.Sub(start).Seconds())
 	if len(res.Images) != m.Count {
-		return nil, fmt.Errorf("%s made %d images, want %d", w.d.Generator.Name(), len(res.Images), m.Count)
+		return jobOutput{}, fmt.Errorf("%s made %d images, want %d", w.d.Generator.Name(), len(res.Images), m.Count)
 	}
+	t := timings{start: start, generated: genDone, load: res.ModelLoad, generation: res.Generation}
+	if t.generation <= 0 { // a generator that does not time itself
+		t.generation = genDone.Sub(genStart) - t.load
+	}
+	t.queueWait = queueWait(m, start)
 
+	reportPhase(ctx, job.PhaseUploading)
 	// The upload budget is what is left of the job's time, but never less
 	// than uploadFloor, so a slow generation can still store its images.
 	deadline := start.Add(w.cfg.JobTimeout)
@@ -191,28 +261,65 @@ func (w *Worker) run(ctx context.Context, m job.Message, attempt int, start time
 	for i, path := range res.Images {
 		key := store.ImageKey(m.ID, i+1)
 		if err := u.putFile(uctx, key, path, store.TypePNG); err != nil {
-			return nil, w.uploadFailure(ctx, err)
+			return jobOutput{}, w.uploadFailure(ctx, err)
 		}
 		objects = append(objects, key)
 	}
+	t.imagesUp = time.Since(genDone)
 	meta := res.Metadata
 	if meta == nil {
 		meta = map[string]any{}
 	}
-	w.annotate(meta, m, attempt, start, genDone, time.Since(genDone))
+	w.annotate(meta, m, attempt, t)
 	body, err := encodeMetadata(meta)
 	if err != nil {
-		return nil, err
+		return jobOutput{}, err
 	}
 	// The JSON goes last: an entry is complete once it exists.
 	key := store.MetadataKey(m.ID)
 	if err := u.putBytes(uctx, key, body, store.TypeJSON); err != nil {
-		return nil, w.uploadFailure(ctx, err)
+		return jobOutput{}, w.uploadFailure(ctx, err)
 	}
 	objects = append(objects, key)
-	w.m.upload.Observe(time.Since(genDone).Seconds())
+	upload := time.Since(genDone)
+	w.m.upload.Observe(upload.Seconds())
 	_ = os.RemoveAll(dir) // before the ack: nothing of a finished job stays on disk
-	return objects, nil
+	return jobOutput{objects: objects, durations: t.durations(upload)}, nil
+}
+
+// timings are the measured phases of one job.
+type timings struct {
+	start, generated time.Time     // the job taken; the generator's output ready
+	queueWait        time.Duration // since submission; -1 when unknown
+	load, generation time.Duration // the generator's own time
+	imagesUp         time.Duration // the images' upload (the JSON is written after it)
+}
+
+// durations are the phases in seconds (job.Duration* keys); upload is the
+// whole upload, the JSON's included.
+func (t timings) durations(upload time.Duration) map[string]float64 {
+	d := map[string]float64{
+		job.DurationGeneration: roundSeconds(t.generation),
+		job.DurationUpload:     roundSeconds(upload),
+	}
+	if t.load > 0 {
+		d[job.DurationModelLoad] = roundSeconds(t.load)
+	}
+	if t.queueWait >= 0 {
+		d[job.DurationQueueWait] = roundSeconds(t.queueWait)
+	}
+	return d
+}
+
+// queueWait is the time from the job's submission (its submitted_at, set by
+// the webui) to start, or -1 when the message does not say. Clocks of two
+// machines differ: a negative wait reads as 0.
+func queueWait(m job.Message, start time.Time) time.Duration {
+	at, err := time.Parse(time.RFC3339Nano, m.SubmittedAt)
+	if m.SubmittedAt == "" || err != nil {
+		return -1
+	}
+	return max(start.Sub(at), 0)
 }
 
 func (w *Worker) uploadFailure(ctx context.Context, err error) error {
@@ -223,14 +330,20 @@ func (w *Worker) uploadFailure(ctx context.Context, err error) error {
 }
 
 // annotate adds the product's fields beside fastsdcpu's own.
-func (w *Worker) annotate(meta map[string]any, m job.Message, attempt int, start, genDone time.Time, upload time.Duration) {
+func (w *Worker) annotate(meta map[string]any, m job.Message, attempt int, t timings) {
 	meta[FieldJobID] = m.ID
 	meta[FieldWorker] = w.cfg.WorkerName
 	meta[FieldGenerator] = w.d.Generator.Name()
-	meta[FieldStartedAt] = start.UTC().Format(time.RFC3339Nano)
-	meta[FieldFinishedAt] = genDone.UTC().Format(time.RFC3339Nano)
-	meta[FieldGenerationSeconds] = roundSeconds(genDone.Sub(start))
-	meta[FieldUploadSeconds] = roundSeconds(upload) // the images; the JSON itself is not in it
+	meta[FieldStartedAt] = t.start.UTC().Format(time.RFC3339Nano)
+	meta[FieldFinishedAt] = t.generated.UTC().Format(time.RFC3339Nano)
+	meta[FieldGenerationSeconds] = roundSeconds(t.generation)
+	if t.load > 0 {
+		meta[FieldModelLoadSeconds] = roundSeconds(t.load)
+	}
+	if t.queueWait >= 0 {
+		meta[FieldQueueWaitSeconds] = roundSeconds(t.queueWait)
+	}
+	meta[FieldUploadSeconds] = roundSeconds(t.imagesUp) // the images; the JSON itself is not in it
 	meta[FieldAttempt] = attempt
 	if m.Group != "" {
 		meta[FieldGroup] = m.Group

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,12 +59,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer srv.shutdown()
 
-	gen, err := NewGenerator(cfg)
+	gen, why, err := ChooseGenerator(cfg.Generator, Choice{OwnCheckout: true})
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "generator", gen.Name(), "queue", cfg.QueueName, "bucket", cfg.MinioBucket,
-		"one_shot", cfg.ExitAfterOneTask, "job_timeout", cfg.JobTimeout.String(), "shutdown_grace", cfg.ShutdownGrace.String())
+	log.Info("starting", "generator", gen.Name(), "generator_detail", why, "queue", cfg.QueueName, "bucket", cfg.MinioBucket,
+		"one_shot", cfg.ExitAfterOneTask, "max_jobs_per_pod", cfg.MaxJobsPerPod, "job_timeout", cfg.JobTimeout.String(),
+		"shutdown_grace", cfg.ShutdownGrace.String())
+	if err := checkDevice(ctx, cfg.Generator, gen); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped during the probe
+		}
+		return err
+	}
 
 	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, queue.Options{
 		Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures,
@@ -83,9 +91,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return fmt.Errorf("worker: %w", err)
 	}
-	srv.ready()
 
-	w := New(cfg, Deps{Consume: q.Consume, Status: q, Store: st, Generator: gen, Log: log, Metrics: reg})
+	w := New(cfg, Deps{Consume: q.Consume, Status: q, Store: st, Generator: gen, Log: log, Metrics: reg, Ready: srv.setReady})
 	if err := w.Run(ctx); err != nil {
 		log.Error("worker stopped", "err", err)
 		return err
@@ -97,7 +104,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `usage:
   worker                 consume jobs from the queue (configuration: environment, see README)
   worker generate --prompt P [--count N] [--out DIR] [--seed S] [--width W] [--height H]
-                  [--steps N] [--guidance-scale G] [--negative-prompt T] [--generator fastsdcpu|placeholder]
+                  [--steps N] [--guidance-scale G] [--negative-prompt T]
+                  [--generator fastsdcpu|fastsdcpu-warm|placeholder]
                          make images locally, no queue and no store
 `
 
@@ -105,29 +113,30 @@ const usage = `usage:
 type metricsServer struct {
 	srv     *http.Server
 	started bool
-	up      chan struct{}
+	ready   atomic.Bool
 }
 
 func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*metricsServer, error) {
-	ms := &metricsServer{up: make(chan struct{})}
+	ms := &metricsServer{}
 	if addr == "off" {
 		return ms, nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	// Liveness: the process is up. (It may be waiting for the broker:
-	// restarting it would not help.)
+	// Liveness: the process is up. (It may be waiting for the broker or
+	// loading the model: restarting it would not help.)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	// Readiness: connected to the queue and the store.
+	// Readiness: connected to the queue and the store, the generator up
+	// (the warm generator's model loaded) and, in one-shot mode, a job
+	// taken (see Deps.Ready).
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-ms.up:
+		if ms.ready.Load() {
 			_, _ = io.WriteString(w, "ok\n")
-		default:
-			http.Error(w, "starting: connecting to the queue and the store", http.StatusServiceUnavailable)
+			return
 		}
+		http.Error(w, "not ready: connecting, loading the model, or (one-shot) waiting for a job", http.StatusServiceUnavailable)
 	})
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -144,7 +153,7 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*met
 	return ms, nil
 }
 
-func (ms *metricsServer) ready() { close(ms.up) }
+func (ms *metricsServer) setReady(ready bool) { ms.ready.Store(ready) }
 
 func (ms *metricsServer) shutdown() {
 	if !ms.started {

@@ -20,7 +20,7 @@ import (
 )
 
 // Deps are what a worker works with. queue.Queue provides Consume and
-// Status; Log and Metrics may be nil.
+// Status; Log, Metrics and Ready may be nil.
 type Deps struct {
 	Consume   func(ctx context.Context) (queue.Consumer, error)
 	Status    queue.StatusPublisher
@@ -28,6 +28,10 @@ type Deps struct {
 	Generator Generator
 	Log       *slog.Logger
 	Metrics   prometheus.Registerer
+	// Ready is told when the worker becomes ready for jobs and when it stops
+	// being ready (the program's /readyz): the generator is up (the warm
+	// generator's model loaded), and in one-shot mode a job is taken.
+	Ready func(bool)
 }
 
 // Worker processes jobs one at a time.
@@ -40,61 +44,113 @@ type Worker struct {
 	// uploadFloor is the least time uploads get, whatever is left of the
 	// job's timeout (tests shorten it).
 	uploadFloor time.Duration
+	// heartbeat is how often the worker repeats its state (tests shorten it).
+	heartbeat time.Duration
 }
 
 // New makes a worker. cfg supplies the mode (ExitAfterOneTask,
-// EmptyQueueWait), the time limits (JobTimeout, ShutdownGrace) and the
-// worker name written into each job's metadata.
+// MaxJobsPerPod, EmptyQueueWait), the time limits (JobTimeout,
+// ShutdownGrace) and the worker name written into each job's metadata.
 func New(cfg config.Worker, d Deps) *Worker {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Worker{cfg: cfg, d: d, log: d.Log, m: newMetrics(d.Metrics), uploadFloor: 30 * time.Second,
-		limits: cfg.Limits.WithDefaults()} // the same limits as the webui's: the same variables, read by the same code
+		heartbeat: job.WorkerHeartbeat,
+		limits:    cfg.Limits.WithDefaults()} // the same limits as the webui's: the same variables, read by the same code
 }
 
-// Run consumes until ctx ends (loop mode) or after one job (one-shot mode,
-// cfg.ExitAfterOneTask), and returns nil in both cases; in one-shot mode it
-// also returns nil when no message arrives within cfg.EmptyQueueWait.
+// Run starts the generator (the warm one loads its model), then consumes
+// until ctx ends (loop mode) or after its jobs (one-shot mode,
+// cfg.ExitAfterOneTask: one job, or up to cfg.MaxJobsPerPod that wait), and
+// returns nil in both cases; in one-shot mode it also returns nil when no
+// message arrives within cfg.EmptyQueueWait.
 //
 // ctx is the stop signal (SIGTERM): once it ends the worker takes no more
 // messages, the running job may finish within cfg.ShutdownGrace, and past it
 // the job is stopped (the generator's process group killed) and its message
-// goes back to the queue. An error means the queue failed for good.
+// goes back to the queue. An error means the queue failed for good, or the
+// generator could not be started.
 func (w *Worker) Run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	c, err := w.d.Consume(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("worker: consume: %w", err)
-	}
-	// Stop the subscription the moment ctx ends, even in the middle of a
-	// job: with prefetch 1 the broker would otherwise push the next message
-	// right after the ack, only for this worker to give it back.
-	unhook := context.AfterFunc(ctx, func() { _ = c.Stop() })
-	defer unhook()
-	defer c.Stop()
-
 	ev := newEvents(w.d.Status, w.log)
 	// Events of the last job are still sent when Run returns (one-shot
 	// mode exits right after), within a bound so a dead broker cannot hold
 	// the exit.
 	defer ev.close(10 * time.Second)
+	life := &lifecycle{ev: ev, name: w.cfg.WorkerName, gen: w.d.Generator.Name(), ready: w.d.Ready,
+		oneShot: w.cfg.ExitAfterOneTask}
+	life.set(job.WorkerStarting, "")
+	defer life.set(job.WorkerStopped, "")
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	go life.beat(hctx, w.heartbeat)
+	// From the stop signal on, the worker says it takes no more jobs, even
+	// while its last job finishes within the grace.
+	stopping := context.AfterFunc(ctx, func() { life.set(job.WorkerStopping, "") })
+	defer stopping()
+	defer w.closeGenerator()
 
+	err := w.loop(ctx, ev, life)
+	life.set(job.WorkerStopping, "")
+	return err
+}
+
+// loop takes and runs jobs; see Run.
+func (w *Worker) loop(ctx context.Context, ev *events, life *lifecycle) error {
 	mode := "loop"
 	if w.cfg.ExitAfterOneTask {
 		mode = "one-shot"
 	}
-	w.log.Info("worker ready", "mode", mode, "generator", w.d.Generator.Name())
+	var c queue.Consumer
+	stopped := true // no subscription yet
+	defer func() {
+		if c != nil {
+			_ = c.Stop()
+		}
+	}()
+	done := 0 // jobs run (a message that was only stamped is not one)
 	for {
-		d, err := w.next(ctx, c)
+		if err := w.ensureGenerator(ctx, life); err != nil {
+			if ctx.Err() != nil {
+				w.log.Info("stopping: stopped while the generator was starting")
+				return nil
+			}
+			return err
+		}
+		if stopped {
+			if c != nil {
+				_ = c.Stop()
+			}
+			var err error
+			if c, err = w.d.Consume(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("worker: consume: %w", err)
+			}
+			stopped = false
+			// Stop the subscription the moment ctx ends, even in the middle
+			// of a job: with prefetch 1 the broker would otherwise push the
+			// next message right after the ack, only for this worker to
+			// give it back.
+			cc := c
+			defer context.AfterFunc(ctx, func() { _ = cc.Stop() })()
+		}
+		life.set(job.WorkerIdle, "")
+		if done == 0 {
+			w.log.Info("worker ready", "mode", mode, "generator", w.d.Generator.Name(), "max_jobs", w.maxJobs())
+		}
+		d, err := w.next(ctx, c, done)
 		if err != nil {
 			if errors.Is(err, errEmpty) {
-				w.log.Info("no job within the wait; exiting", "wait", w.cfg.EmptyQueueWait.String())
+				if done == 0 {
+					w.log.Info("no job within the wait; exiting", "wait", w.cfg.EmptyQueueWait.String())
+				} else {
+					w.log.Info("no more jobs waiting; exiting", "jobs", done)
+				}
 				return nil
 			}
 			if ctx.Err() != nil {
@@ -103,36 +159,81 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("worker: next: %w", err)
 		}
-		if w.cfg.ExitAfterOneTask {
-			// One message per process (a KEDA ScaledJob's Job): cancel the
-			// subscription at once so the broker hands nothing more to us.
+		life.took()
+		if w.cfg.ExitAfterOneTask && done+1 >= w.maxJobs() {
+			// The last job of this process (a KEDA ScaledJob's Job): cancel
+			// the subscription at once so the broker hands nothing more to us.
 			_ = c.Stop()
+			stopped = true
 		}
 		if ctx.Err() != nil {
 			// Stop raced with a delivery: give it straight back.
 			w.giveBack(ctx, d)
 			return nil
 		}
-		stamped := w.process(ctx, d, ev)
-		if stamped && w.cfg.ExitAfterOneTask && ctx.Err() == nil {
-			// The message only got its id and went back to the queue: this
-			// process still owes one job, so take one anew.
-			return w.Run(ctx)
+		if !w.process(ctx, d, ev, life) {
+			done++
 		}
-		if w.cfg.ExitAfterOneTask || ctx.Err() != nil {
+		if ctx.Err() != nil || w.cfg.ExitAfterOneTask && done >= w.maxJobs() {
 			return nil
 		}
 	}
 }
 
+// maxJobs is how many jobs one process runs: MaxJobsPerPod in one-shot mode
+// (at least 1), unbounded in loop mode.
+func (w *Worker) maxJobs() int {
+	if !w.cfg.ExitAfterOneTask {
+		return int(^uint(0) >> 1)
+	}
+	return max(w.cfg.MaxJobsPerPod, 1)
+}
+
+// ensureGenerator starts the generator's process when it has one and it is
+// not up (the first time, or after a crash or a timeout killed it); the
+// warm generator loads its model meanwhile.
+func (w *Worker) ensureGenerator(ctx context.Context, life *lifecycle) error {
+	s, ok := w.d.Generator.(Starter)
+	if !ok || s.Ready() {
+		return nil
+	}
+	life.set(job.WorkerLoading, "")
+	start := time.Now()
+	w.log.Info("starting the generator", "generator", w.d.Generator.Name())
+	if err := s.Start(withLogger(ctx, w.log)); err != nil {
+		return fmt.Errorf("worker: start the generator %s: %w", w.d.Generator.Name(), err)
+	}
+	w.m.modelLoads.WithLabelValues("start").Inc()
+	w.m.startup.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// closeGenerator stops the generator's process, if it has one.
+func (w *Worker) closeGenerator() {
+	if s, ok := w.d.Generator.(Starter); ok {
+		_ = s.Close()
+	}
+}
+
 var errEmpty = errors.New("queue empty")
 
-// next waits for a delivery; in one-shot mode only for EmptyQueueWait.
-func (w *Worker) next(ctx context.Context, c queue.Consumer) (queue.Delivery, error) {
+// moreJobsWait is how long a one-shot worker that may run more jobs
+// (MaxJobsPerPod) waits for the next after one is done: a message waiting
+// in the queue is pushed by the broker right after the ack, so a short wait
+// tells "one waits" from "none waits".
+const moreJobsWait = 2 * time.Second
+
+// next waits for a delivery; in one-shot mode only for EmptyQueueWait (the
+// first job) or moreJobsWait (the next ones).
+func (w *Worker) next(ctx context.Context, c queue.Consumer, done int) (queue.Delivery, error) {
 	if !w.cfg.ExitAfterOneTask {
 		return c.Next(ctx)
 	}
-	wctx, cancel := context.WithTimeoutCause(ctx, w.cfg.EmptyQueueWait, errEmpty)
+	wait := w.cfg.EmptyQueueWait
+	if done > 0 {
+		wait = moreJobsWait
+	}
+	wctx, cancel := context.WithTimeoutCause(ctx, wait, errEmpty)
 	defer cancel()
 	d, err := c.Next(wctx)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(wctx), errEmpty) {

@@ -44,7 +44,7 @@ func TestDoneStoresImagesThenMetadataThenAcks(t *testing.T) {
 			t.Errorf("metadata %s: got %v, want %v", k, meta[k], v)
 		}
 	}
-	for _, k := range []string{"started_at", "finished_at", "generation_seconds", "upload_seconds"} {
+	for _, k := range []string{"started_at", "finished_at", "generation_seconds", "upload_seconds", "seed"} {
 		if _, ok := meta[k]; !ok {
 			t.Errorf("metadata has no %s", k)
 		}
@@ -52,11 +52,20 @@ func TestDoneStoresImagesThenMetadataThenAcks(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("job directory %s still there (err %v)", dir, err)
 	}
-	if got := f.status.states(); !slices.Equal(got, []job.State{job.Started, job.Done}) {
+	if got := f.status.states(); !slices.Equal(got, []job.State{job.Started, job.Started, job.Done}) {
 		t.Errorf("events: %v", got)
 	}
-	if e := f.status.last(); !slices.Equal(e.Objects, want) || e.ID != jobID || e.Group != "g1" {
+	if got := f.status.phases(); !slices.Equal(got, []job.Phase{job.PhaseGenerating, job.PhaseUploading}) {
+		t.Errorf("phases: %v", got)
+	}
+	e := f.status.last()
+	if !slices.Equal(e.Objects, want) || e.ID != jobID || e.Group != "g1" || e.Seed == nil {
 		t.Errorf("done event: %+v", e)
+	}
+	for _, k := range []string{job.DurationGeneration, job.DurationUpload} {
+		if _, ok := e.Durations[k]; !ok {
+			t.Errorf("done event: no %s in %v", k, e.Durations)
+		}
 	}
 }
 
@@ -223,7 +232,7 @@ func TestStaleSettleIsLoggedNotRepeated(t *testing.T) {
 	d := &staleDelivery{fakeDelivery: newDelivery(jobID, `{"prompt":"x"}`)}
 	w := f.worker()
 	ev := newEvents(f.status, w.log)
-	w.process(context.Background(), d, ev)
+	w.process(context.Background(), d, ev, &lifecycle{ev: ev})
 	ev.close(time.Second)
 	if d.acks != 1 {
 		t.Errorf("acks: %d", d.acks)

@@ -66,8 +66,8 @@ func TestWorkerDefaultsMatchDesign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.ExitAfterOneTask || c.Generator != "fastsdcpu" || c.FastSDCPUDir != "/app" || c.Device != "cpu" ||
-		!c.UseSafetyChecker || c.EmptyQueueWait != 30*time.Second || c.MetricsAddr != ":8080" {
+	if !c.ExitAfterOneTask || c.Generator.Name != GeneratorCLI || c.FastSDCPUDir != "/app" || c.Device != "cpu" ||
+		!c.UseSafetyChecker || c.EmptyQueueWait != 30*time.Second || c.MetricsAddr != ":8080" || c.MaxJobsPerPod != 1 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -84,12 +84,13 @@ func TestEveryErrorNamesItsVariable(t *testing.T) {
 		"GENERATOR", "dalle",
 		"LOG_LEVEL", "loud",
 		"METRICS_ADDR", "8080",
+		"MAX_JOBS_PER_POD", "0",
 	))
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"AMQP_URL", "MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_BUCKET",
-		"EXIT_AFTER_ONE_TASK", "JOB_TIMEOUT", "DELIVERY_LIMIT", "GENERATOR", "LOG_LEVEL", "METRICS_ADDR"} {
+		"EXIT_AFTER_ONE_TASK", "JOB_TIMEOUT", "DELIVERY_LIMIT", "GENERATOR", "LOG_LEVEL", "METRICS_ADDR", "MAX_JOBS_PER_POD"} {
 		if !strings.Contains(err.Error(), name+":") {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}

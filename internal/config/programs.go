@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -16,9 +15,6 @@ type WebUI struct {
 	NSFWWords      []string      // NSFW_WORDS: comma-separated; "-" = none
 	ResyncInterval time.Duration // RESYNC_INTERVAL: full relisting of the bucket
 	DataDir        string        // DATA_DIR: embedded mode's store and state
-	// Embedded mode only: the in-process worker's generator.
-	Generator    string // GENERATOR
-	FastSDCPUDir string // FASTSDCPU_DIR
 
 	described string
 }
@@ -39,8 +35,6 @@ func LoadWebUI(getenv func(string) string) (WebUI, error) {
 		RateLimit:      r.integer("RATE_LIMIT", 30, 0, 1000000),
 		ResyncInterval: r.duration("RESYNC_INTERVAL", 5*time.Minute, time.Second, 24*time.Hour),
 		DataDir:        r.str("DATA_DIR", "./data"),
-		Generator:      r.str("GENERATOR", ""),
-		FastSDCPUDir:   r.str("FASTSDCPU_DIR", ""),
 	}
 	c.NSFWWords = words(r.str("NSFW_WORDS", ""), DefaultNSFWWords)
 	r.note("NSFW_WORDS", fmt.Sprintf("%d words", len(c.NSFWWords)))
@@ -51,9 +45,6 @@ func LoadWebUI(getenv func(string) string) (WebUI, error) {
 			r.fail("MINIO_ENDPOINT", "is required with AMQP_URL: host:port of MinIO, such as minio:9000")
 		}
 	}
-	if c.Generator != "" && c.Generator != "fastsdcpu" && c.Generator != "placeholder" {
-		r.fail("GENERATOR", "want fastsdcpu or placeholder, got %q", c.Generator)
-	}
 	c.described = r.describe()
 	return c, r.err()
 }
@@ -61,14 +52,9 @@ func LoadWebUI(getenv func(string) string) (WebUI, error) {
 // Worker is the configuration of cmd/worker.
 type Worker struct {
 	Common
+	Generator                      // GENERATOR, FASTSDCPU_DIR, PYTHON, DEVICE, ...
 	ExitAfterOneTask bool          // EXIT_AFTER_ONE_TASK
-	Generator        string        // GENERATOR: fastsdcpu or placeholder
-	FastSDCPUDir     string        // FASTSDCPU_DIR
-	Python           string        // PYTHON
-	Device           string        // DEVICE, passed to fastsdcpu unchanged
-	UseSafetyChecker bool          // USE_SAFETY_CHECKER
-	LCMModelID       string        // LCM_MODEL_ID: empty = fastsdcpu's default
-	JobTimeout       time.Duration // JOB_TIMEOUT
+	MaxJobsPerPod    int           // MAX_JOBS_PER_POD: one-shot mode takes up to this many jobs that wait
 	EmptyQueueWait   time.Duration // EMPTY_QUEUE_WAIT: one-shot mode exits 0 after it
 	ShutdownGrace    time.Duration // SHUTDOWN_GRACE: a running job may finish this long after SIGTERM
 	MetricsAddr      string        // METRICS_ADDR; "off" disables the port
@@ -80,31 +66,14 @@ type Worker struct {
 // String is the effective configuration, secrets redacted.
 func (c Worker) String() string { return c.described }
 
-// LoadWorker reads the worker's configuration; the error lists every wrong variable.
+// LoadWorker reads the worker's configuration; the error lists every wrong
+// variable. GENERATOR defaults to fastsdcpu: a worker never falls back to
+// the placeholder on its own.
 func LoadWorker(getenv func(string) string) (Worker, error) {
 	r := newReader(getenv)
-	host, _ := os.Hostname()
-	c := Worker{
-		Common:           r.common(false),
-		ExitAfterOneTask: r.boolean("EXIT_AFTER_ONE_TASK", true),
-		Generator:        r.str("GENERATOR", "fastsdcpu"),
-		FastSDCPUDir:     r.str("FASTSDCPU_DIR", "/app"),
-		Python:           r.str("PYTHON", "python3"),
-		Device:           r.str("DEVICE", "cpu"),
-		UseSafetyChecker: r.boolean("USE_SAFETY_CHECKER", true),
-		LCMModelID:       r.str("LCM_MODEL_ID", ""),
-		JobTimeout:       r.duration("JOB_TIMEOUT", 10*time.Minute, time.Second, 24*time.Hour),
-		EmptyQueueWait:   r.duration("EMPTY_QUEUE_WAIT", 30*time.Second, 0, time.Hour),
-		ShutdownGrace:    r.duration("SHUTDOWN_GRACE", 10*time.Minute, 0, 24*time.Hour),
-		MetricsAddr:      r.str("METRICS_ADDR", ":8080"),
-		WorkerName:       r.str("WORKER_NAME", host),
-	}
-	if c.Generator != "fastsdcpu" && c.Generator != "placeholder" {
-		r.fail("GENERATOR", "want fastsdcpu or placeholder, got %q", c.Generator)
-	}
-	if c.MetricsAddr != "off" {
-		r.checkAddr("METRICS_ADDR", c.MetricsAddr)
-	}
+	common := r.common(false)
+	c := r.worker(GeneratorCLI)
+	c.Common = common
 	c.described = r.describe()
 	return c, r.err()
 }

@@ -8,10 +8,8 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -79,17 +77,16 @@ func Start(ctx context.Context, cfg config.WebUI, log *slog.Logger, opts ...Opti
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	gen, why, err := chooseGenerator(cfg)
+	wcfg, err := workerConfig(cfg, o.getenv)
 	if err != nil {
 		return nil, err
 	}
-	wcfg, err := workerConfig(cfg, gen, o.getenv)
-	if err != nil {
-		return nil, err
-	}
-	g := o.generator
+	g, why := o.generator, "given"
 	if g == nil {
-		if g, err = worker.NewGenerator(wcfg); err != nil {
+		// A process that serves many jobs: with a checkout and GENERATOR
+		// unset, the warm generator keeps the model loaded between them.
+		if g, why, err = worker.ChooseGenerator(wcfg.Generator,
+			worker.Choice{Unset: config.GeneratorWarm, OwnCheckout: true}); err != nil {
 			return nil, fmt.Errorf("embedded: %w", err)
 		}
 	}
@@ -122,66 +119,23 @@ func Start(ctx context.Context, cfg config.WebUI, log *slog.Logger, opts ...Opti
 	}, nil
 }
 
-// chooseGenerator picks fastsdcpu when a working checkout is named, else
-// the placeholder; why says it in words for the banner. Asking for fastsdcpu
-// without a working checkout is an error rather than a silent placeholder.
-func chooseGenerator(cfg config.WebUI) (name, why string, err error) {
-	if cfg.Generator == "placeholder" {
-		return "placeholder", "GENERATOR=placeholder", nil
-	}
-	dir := cfg.FastSDCPUDir
-	if dir == "" {
-		if cfg.Generator == "fastsdcpu" {
-			return "", "", errors.New("embedded: GENERATOR=fastsdcpu needs FASTSDCPU_DIR, the path of a fastsdcpu checkout")
-		}
-		return "placeholder", "no model: set FASTSDCPU_DIR to a fastsdcpu checkout for real images", nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, "src", "app.py")); err != nil {
-		if cfg.Generator == "fastsdcpu" {
-			return "", "", fmt.Errorf("embedded: GENERATOR=fastsdcpu but FASTSDCPU_DIR=%s is not a fastsdcpu checkout (no src/app.py)", dir)
-		}
-		return "placeholder", fmt.Sprintf("no model: FASTSDCPU_DIR=%s has no src/app.py", dir), nil
-	}
-	return "fastsdcpu", "in " + dir, nil
-}
-
 // workerConfig is the worker's configuration in the embedded mode: the
-// webui's queue settings, loop mode, no metrics port of its own, and the
-// worker's own variables from getenv. The service variables the worker
-// requires are stand-ins: it is handed the queue and store directly.
-func workerConfig(cfg config.WebUI, generator string, getenv func(string) string) (config.Worker, error) {
-	wcfg, err := config.LoadWorker(func(k string) string {
-		switch k {
-		case "AMQP_URL":
-			return "amqp://embedded/"
-		case "MINIO_ENDPOINT":
-			return "embedded:9000"
-		case "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY":
-			return "embedded"
-		case "GENERATOR":
-			return generator
-		case "FASTSDCPU_DIR":
-			return cfg.FastSDCPUDir
-		case "EXIT_AFTER_ONE_TASK":
-			return "0"
-		case "METRICS_ADDR":
-			return "off"
-		case "SHUTDOWN_GRACE":
-			if v := getenv(k); v != "" {
-				return v
-			}
-			return defaultGrace.String()
-		case "WORKER_NAME":
-			if v := getenv(k); v != "" {
-				return v
-			}
-			return "embedded"
-		}
-		return getenv(k)
-	})
+// webui's queue settings and limits, loop mode, no metrics port of its own,
+// and the worker's own variables (the generator's, the time limits) from
+// getenv. It needs no queue or store settings: the worker is handed both.
+func workerConfig(cfg config.WebUI, getenv func(string) string) (config.Worker, error) {
+	wcfg, err := config.LoadLocalWorker(getenv, "")
 	if err != nil {
 		return config.Worker{}, fmt.Errorf("embedded: worker configuration:\n%w", err)
 	}
 	wcfg.Common = cfg.Common
+	wcfg.ExitAfterOneTask = false
+	wcfg.MetricsAddr = "off"
+	if getenv("SHUTDOWN_GRACE") == "" {
+		wcfg.ShutdownGrace = defaultGrace
+	}
+	if getenv("WORKER_NAME") == "" {
+		wcfg.WorkerName = "embedded"
+	}
 	return wcfg, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -200,42 +201,45 @@ func TestWorkerPanicLosesNothing(t *testing.T) {
 	}
 }
 
+// `make run` with FASTSDCPU_DIR: the embedded worker takes the warm
+// generator (the model stays loaded between jobs), through the one chooser
+// of the worker package; GENERATOR picks another, and asking for fastsdcpu
+// without a checkout is an error, never a silent placeholder.
 func TestGeneratorChoice(t *testing.T) {
 	t.Parallel()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed (the stand-in fastsdcpu needs it)")
+	}
 	checkout := t.TempDir()
-	os.MkdirAll(filepath.Join(checkout, "src"), 0o755)
-	os.WriteFile(filepath.Join(checkout, "src", "app.py"), []byte("# fake"), 0o644)
-	empty := t.TempDir()
-	cases := []struct {
-		name, generator, dir, want string
-	}{
-		{"nothing set", "", "", "placeholder"},
-		{"a checkout", "", checkout, "fastsdcpu"},
-		{"a checkout, asked by name", "fastsdcpu", checkout, "fastsdcpu"},
-		{"not a checkout", "", empty, "placeholder"},
-		{"placeholder asked", "placeholder", checkout, "placeholder"},
-		{"fastsdcpu asked, not a checkout", "fastsdcpu", empty, ""},
-		{"fastsdcpu asked, no dir", "fastsdcpu", "", ""},
+	if err := os.CopyFS(checkout, os.DirFS(filepath.Join("..", "..", "worker", "testdata", "fastsdcpu"))); err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := config.WebUI{Generator: tc.generator, FastSDCPUDir: tc.dir}
-			got, why, err := chooseGenerator(cfg)
-			if tc.want == "" {
-				if err == nil {
-					t.Fatalf("got %s (%s), want an error", got, why)
-				}
-				return
-			}
-			if err != nil || got != tc.want || why == "" {
-				t.Fatalf("got %q (%q), %v; want %s", got, why, err, tc.want)
-			}
-		})
-	}
-	f := setup(t, map[string]string{"FASTSDCPU_DIR": checkout})
-	if f.parts.Generator != "fastsdcpu" || !strings.Contains(f.parts.Banner, "fastsdcpu (in "+checkout) {
+	f := setup(t, map[string]string{"FASTSDCPU_DIR": checkout, "PYTHON": python})
+	if f.parts.Generator != "fastsdcpu-warm" || !strings.Contains(f.parts.Banner, "fastsdcpu-warm (in "+checkout) {
 		t.Errorf("with a checkout: generator %q, banner:\n%s", f.parts.Generator, f.parts.Banner)
+	}
+	id := job.NewID()
+	f.publish(id, "a lighthouse", 1)
+	if meta := f.metadata(id); meta[worker.FieldGenerator] != "fastsdcpu-warm" || meta["lcm_model_id"] != "stabilityai/sd-turbo" {
+		t.Errorf("metadata: %v", meta)
+	}
+
+	f = setup(t, map[string]string{"FASTSDCPU_DIR": checkout, "PYTHON": python, "GENERATOR": "fastsdcpu"})
+	if f.parts.Generator != "fastsdcpu" {
+		t.Errorf("GENERATOR=fastsdcpu: %q", f.parts.Generator)
+	}
+	cfg, err := config.LoadWebUI(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	getenv := func(k string) string {
+		return map[string]string{"GENERATOR": "fastsdcpu-warm", "FASTSDCPU_DIR": t.TempDir()}[k]
+	}
+	if _, err := Start(context.Background(), cfg, testLogger(), WithGetenv(getenv)); err == nil ||
+		!strings.Contains(err.Error(), "not a fastsdcpu checkout") {
+		t.Errorf("warm asked without a checkout: %v", err)
 	}
 }
 

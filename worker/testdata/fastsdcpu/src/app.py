@@ -1,37 +1,29 @@
 """A stand-in for fastsdcpu's CLI (src/app.py of rupeshs/fastsdcpu at commit
 1a54232d) for the worker's tests: Python 3 standard library only, no model.
 
-It keeps the contract the worker relies on (DESIGN section 3):
-  * the same argparse flags, types and defaults;
-  * output <uuid>-<i>.png (i from 1) and <uuid>.json in <checkout>/results,
-    the uuid its own, the JSON written after the images;
-  * the JSON keys of a real run (see shared/examples/fastsdcpu-metadata.json);
-  * exit status 0, also when it refuses to work ("Error : You need to
-    provide a prompt" on stdout, no files), as the real one does.
+It parses the same argparse flags (types and defaults) and then goes the
+same way as the real CLI for one text-to-image run: the settings from
+state.get_settings(), the context for the CLI interface, the settings set
+from the flags, context.generate_text_to_image(...). The modules it calls are
+the stand-ins beside it (see _standin.py for the fake model and the test
+switches), so images and metadata are written as fastsdcpu's image saver
+writes them: <uuid>-<i>.png and <uuid>.json in <checkout>/results. Like the
+real one it exits 0 when it refuses to work ("Error : You need to provide a
+prompt" on stdout, no files).
 
-Switches (environment):
-  FAKE_SD_DELAY_MS=N        sleep N ms before writing anything
-  FAKE_SD_FAIL=always       traceback on stderr, exit 1
-  FAKE_SD_FAIL=prompt:TEXT  the same, when the prompt contains TEXT
-  FAKE_SD_FAIL=once:PATH    the same, unless PATH exists (then created)
-  FAKE_SD_FAIL=partial      write the images but no JSON, exit FAKE_SD_EXIT (0)
+Switches of the CLI only (environment):
   FAKE_SD_ARGV_LOG=PATH     append {"argv","cwd","device","pid"} as one JSON line
-  FAKE_SD_CHILD_PIDFILE=PATH  start a long-sleeping child, write its pid there
+  FAKE_SD_EXIT=N            with FAKE_SD_FAIL=partial: exit N after the images
 """
 
 import argparse
-import hashlib
 import json
 import os
-import struct
 import sys
-import time
-import uuid
-import zlib
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description="FAST SD CPU (fake)")
+    p = argparse.ArgumentParser(description="FAST SD CPU (stand-in)")
     p.add_argument("-s", "--share", action="store_true")
     modes = p.add_mutually_exclusive_group(required=False)
     for short, name in (("-g", "--gui"), ("-w", "--webui"), ("-r", "--realtime"), ("-v", "--version")):
@@ -71,110 +63,65 @@ def build_parser():
     return p
 
 
-def png(width, height, rgb):
-    """An RGB PNG of one colour with a darker diagonal band."""
-    dark = bytes(c // 2 for c in rgb)
-    rows = []
-    for y in range(height):
-        band = (y // 32) % 2 == 0
-        rows.append(b"\x00" + (dark if band else bytes(rgb)) * width)
-    raw = zlib.compress(b"".join(rows), 1)
+args = build_parser().parse_args()
+log = os.environ.get("FAKE_SD_ARGV_LOG")
+if log:
+    with open(log, "a") as f:
+        f.write(json.dumps({"argv": sys.argv, "cwd": os.getcwd(),
+                            "device": os.environ.get("DEVICE"), "pid": os.getpid()}) + "\n")
+if args.version:
+    print("v1.0.0 beta 30 (stand-in)")
+    exit()
 
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+from backend.controlnet import controlnet_settings_from_dict  # noqa: E402
+from backend.models.lcmdiffusion_setting import DiffusionTask  # noqa: E402
+from constants import DEVICE  # noqa: E402
+from models.interface_types import InterfaceType  # noqa: E402
+from state import get_context, get_settings  # noqa: E402
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+print(f"Using device : {DEVICE}")
+app_settings = get_settings()
+app_settings.settings.generated_images.save_image = not args.noimagesave
 
+context = get_context(InterfaceType.CLI)
+config = app_settings.settings
+if args.use_openvino:
+    config.lcm_diffusion_setting.openvino_lcm_model_id = args.openvino_lcm_model_id
+else:
+    config.lcm_diffusion_setting.lcm_model_id = args.lcm_model_id
+s = config.lcm_diffusion_setting
+s.prompt = args.prompt
+s.negative_prompt = args.negative_prompt
+s.image_height = args.image_height
+s.image_width = args.image_width
+s.guidance_scale = args.guidance_scale
+s.number_of_images = args.number_of_images
+s.inference_steps = args.inference_steps
+s.strength = args.strength
+s.seed = args.seed
+s.use_openvino = args.use_openvino
+s.use_tiny_auto_encoder = args.use_tiny_auto_encoder
+s.use_lcm_lora = args.use_lcm_lora
+s.lcm_lora.base_model_id = args.base_model_id
+s.lcm_lora.lcm_lora_id = args.lcm_lora_id
+s.diffusion_task = DiffusionTask.text_to_image.value
+s.lora.enabled = False
+s.lora.path = args.lora
+s.lora.weight = args.lora_weight
+s.lora.fuse = True
+if s.lora.path:
+    s.lora.enabled = True
+s.use_seed = args.seed > -1
+s.use_offline_model = args.use_offline_model
+s.use_safety_checker = args.use_safety_checker
+s.controlnet = None
+controlnet_settings_from_dict(s, {})
 
-def fail(message):
-    sys.stderr.write("Traceback (most recent call last):\n  File \"src/app.py\", line 1, in <module>\n")
-    sys.stderr.write("RuntimeError: %s\n" % message)
-    sys.exit(1)
+if args.prompt == "" and args.file == "" and args.custom_settings is None and not args.benchmark:
+    print("Error : You need to provide a prompt")
+    exit()
 
-
-def main():
-    args = build_parser().parse_args()
-    log = os.environ.get("FAKE_SD_ARGV_LOG")
-    if log:
-        with open(log, "a") as f:
-            f.write(json.dumps({"argv": sys.argv, "cwd": os.getcwd(),
-                                "device": os.environ.get("DEVICE"), "pid": os.getpid()}) + "\n")
-    if args.version:
-        print("v1.0.0 beta 30 (fake)")
-        return
-
-    pidfile = os.environ.get("FAKE_SD_CHILD_PIDFILE")
-    if pidfile:
-        import subprocess
-
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
-        with open(pidfile, "w") as f:
-            f.write(str(child.pid))
-
-    delay = int(os.environ.get("FAKE_SD_DELAY_MS", "0") or "0")
-    if delay > 0:
-        time.sleep(delay / 1000.0)
-
-    mode = os.environ.get("FAKE_SD_FAIL", "")
-    if mode == "always":
-        fail("fake generator failure (FAKE_SD_FAIL=always)")
-    if mode.startswith("prompt:") and mode[len("prompt:"):] in args.prompt:
-        fail("fake generator failure for this prompt")
-    if mode.startswith("once:"):
-        marker = mode[len("once:"):]
-        if not os.path.exists(marker):
-            open(marker, "w").close()
-            fail("fake generator failure, once")
-
-    if args.prompt == "":
-        print("Error : You need to provide a prompt")
-        return
-
-    app_path = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    results = os.path.join(app_path, "results")
-    os.makedirs(results, exist_ok=True)
-    gen_id = uuid.uuid4()
-    digest = hashlib.sha256(args.prompt.encode("utf-8")).digest()
-    seeds = []
-    for i in range(args.number_of_images):
-        rgb = (digest[3 * i % 30], digest[(3 * i + 1) % 30], digest[(3 * i + 2) % 30])
-        with open(os.path.join(results, "%s-%d.png" % (gen_id, i + 1)), "wb") as f:
-            f.write(png(args.image_width, args.image_height, rgb))
-        seeds.append(args.seed + i if args.seed > -1 else int.from_bytes(digest[i:i + 2], "big"))
-    if mode == "partial":
-        sys.exit(int(os.environ.get("FAKE_SD_EXIT", "0")))
-
-    metadata = {
-        "lcm_model_id": args.lcm_model_id,
-        "openvino_lcm_model_id": args.openvino_lcm_model_id if args.use_openvino else "rupeshs/sd-turbo-openvino",
-        "use_offline_model": args.use_offline_model,
-        "use_lcm_lora": args.use_lcm_lora,
-        "lcm_lora": {"base_model_id": args.base_model_id, "lcm_lora_id": args.lcm_lora_id},
-        "use_tiny_auto_encoder": args.use_tiny_auto_encoder,
-        "use_openvino": args.use_openvino,
-        "prompt": args.prompt,
-        "negative_prompt": args.negative_prompt,
-        "strength": args.strength,
-        "image_height": args.image_height,
-        "image_width": args.image_width,
-        "inference_steps": args.inference_steps,
-        "guidance_scale": args.guidance_scale,
-        "number_of_images": args.number_of_images,
-        "seed": args.seed,
-        "use_seed": args.seed > -1,
-        "use_safety_checker": args.use_safety_checker,
-        "diffusion_task": "text_to_image",
-        "lora": {"weight": args.lora_weight, "fuse": True, "enabled": args.lora is not None},
-        "controlnet": None,
-        "rebuild_pipeline": False,
-        "image_seeds": seeds,
-    }
-    with open(os.path.join(results, "%s.json" % gen_id), "w") as f:
-        json.dump(metadata, f, indent=4)
-    print("Latency : 0.00 seconds")
-
-
-if __name__ == "__main__":
-    main()
+for i in range(0, args.batch_count):
+    context.generate_text_to_image(settings=config, device=DEVICE)
+if os.environ.get("FAKE_SD_FAIL") == "partial":
+    sys.exit(int(os.environ.get("FAKE_SD_EXIT", "0")))

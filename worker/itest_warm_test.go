@@ -1,0 +1,363 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/store"
+	"github.com/sdkeda/sdkeda/internal/testenv"
+)
+
+// The warm generator in the worker program, against the real RabbitMQ and
+// MinIO: what happens when its driver dies, hangs, or is stopped.
+
+// warmLog holds the paths the stand-in writes for a warm worker: its
+// pipeline builds (one line each, with the pid) and the pid of the process
+// that ran the last generate call.
+type warmLog struct {
+	t     testing.TB
+	loads string
+	pid   string
+}
+
+func newWarmLog(t testing.TB) *warmLog {
+	d := t.TempDir()
+	return &warmLog{t: t, loads: filepath.Join(d, "loads.jsonl"), pid: filepath.Join(d, "pid")}
+}
+
+func (l *warmLog) env(extra ...string) []string {
+	return append([]string{"GENERATOR=fastsdcpu-warm", "FAKE_SD_LOAD_LOG=" + l.loads, "FAKE_SD_PIDFILE=" + l.pid}, extra...)
+}
+
+// builds returns the pid of each pipeline build so far.
+func (l *warmLog) builds() []int {
+	b, _ := os.ReadFile(l.loads)
+	var pids []int
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var r struct{ Pid int }
+		if json.Unmarshal(sc.Bytes(), &r) == nil {
+			pids = append(pids, r.Pid)
+		}
+	}
+	return pids
+}
+
+func (l *warmLog) lastPid() int {
+	b, _ := os.ReadFile(l.pid)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// kill -9 of the driver in the middle of a job: the job counts one
+// generator failure and is done by a fresh driver; the worker goes on.
+func TestWarmDriverKilledMidJobIsRetriedOnAFreshDriver(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	wl := newWarmLog(t)
+	id := job.NewID()
+	it.publish(job.Message{ID: id, Prompt: "interrupted", Count: 1})
+	p := it.start("w1", wl.env("FAKE_SD_DELAY_MS=1500")...)
+	p.waitLog(`"job started"`) // the driver (the pid of its load) is in the job's 1.5 s
+	pid := wl.lastPid()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	it.waitEntries(1)
+	meta := it.metadata(id)
+	if meta["attempt"] != 2.0 || meta["generator"] != "fastsdcpu-warm" {
+		t.Errorf("metadata: attempt %v generator %v", meta["attempt"], meta["generator"])
+	}
+	if b := wl.builds(); len(b) != 2 || b[0] == b[1] || b[0] != pid {
+		t.Errorf("pipeline builds by %v, want the killed driver %d then a fresh one", b, pid)
+	}
+	if !strings.Contains(p.out.String(), "signal: killed") {
+		t.Error("the retry does not say how the driver ended")
+	}
+	if !p.running() {
+		t.Error("the worker stopped")
+	}
+}
+
+// A job that crashes the driver every time is dead-lettered after
+// MAX_FAILURES with the reason; the other jobs are done, each by the driver
+// that was started after the last crash.
+func TestWarmJobThatCrashesTheDriverIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{MaxFailures: 3})
+	wl := newWarmLog(t)
+	poison := job.NewID()
+	it.publish(job.Message{ID: poison, Prompt: "poison pill", Count: 1})
+	for i := range 2 {
+		it.publish(job.Message{ID: job.NewID(), Prompt: fmt.Sprintf("good %d", i), Count: 1})
+	}
+	p := it.start("w1", wl.env("FAKE_SD_FAIL=crash:poison")...)
+	it.waitEntries(2)
+	it.waitLen("dead letters", it.q.DeadLen, 1)
+	if reason := it.deadReason(); !strings.HasPrefix(reason, "fastsdcpu-warm driver ended: signal: killed during the job: ") ||
+		!strings.HasSuffix(reason, "fake: the process dies now (FAKE_SD_FAIL=crash)") {
+		t.Errorf("dead-letter reason %q", reason)
+	}
+	if _, ok := it.objects()[store.MetadataKey(poison)]; ok {
+		t.Error("the poison job has an entry")
+	}
+	// The first driver, and one after each of the 3 crashes.
+	waitFor(t, "4 pipeline builds", func() bool { return len(wl.builds()) == 4 })
+	if !p.running() {
+		t.Error("the worker stopped")
+	}
+}
+
+// A job that hangs: JOB_TIMEOUT kills the driver's process group, the job
+// counts a failure, and a new driver serves the next job.
+func TestWarmHangingJobIsKilledAndANewDriverStarted(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{MaxFailures: 2})
+	wl := newWarmLog(t)
+	stuck, good := job.NewID(), job.NewID()
+	it.publish(job.Message{ID: stuck, Prompt: "stuck forever", Count: 1})
+	it.publish(job.Message{ID: good, Prompt: "fine", Count: 1})
+	it.start("w1", wl.env("FAKE_SD_FAIL=hang:stuck", "JOB_TIMEOUT=2s")...)
+	it.waitEntries(1)
+	it.waitLen("dead letters", it.q.DeadLen, 1)
+	if reason := it.deadReason(); !strings.Contains(reason, "JOB_TIMEOUT") || !strings.Contains(reason, "process group was killed") {
+		t.Errorf("dead-letter reason %q", reason)
+	}
+	// A driver for each of the two hangs, and the one after the last.
+	waitFor(t, "3 pipeline builds", func() bool { return len(wl.builds()) == 3 })
+	b := wl.builds()
+	for _, pid := range b[:2] {
+		waitFor(t, fmt.Sprintf("the hung driver %d to be gone", pid), func() bool { return gone(pid) })
+	}
+}
+
+// SIGTERM during a job: the job finishes within the grace, the next job
+// stays queued, and the driver ends with the worker.
+func TestWarmSIGTERMDuringAJob(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	wl := newWarmLog(t)
+	first, second := job.NewID(), job.NewID()
+	it.publish(job.Message{ID: first, Prompt: "first", Count: 1})
+	it.publish(job.Message{ID: second, Prompt: "second", Count: 1})
+	p := it.start("w1", wl.env("FAKE_SD_DELAY_MS=1500", "SHUTDOWN_GRACE=2m")...)
+	p.waitLog(`"job started"`)
+	p.signal(syscall.SIGTERM)
+	if err := p.wait(60 * time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if got := it.metadata(first)["worker"]; got != "w1" {
+		t.Errorf("first job's worker %v", got)
+	}
+	it.waitLen("ready", it.q.Len, 1)
+	if b := wl.builds(); len(b) != 1 || !gone(b[0]) {
+		t.Errorf("builds %v: the driver outlived the worker", b)
+	}
+}
+
+// SIGTERM past the grace: the driver's group is killed and the job goes
+// back to the queue unchanged.
+func TestWarmSIGTERMPastTheGraceRequeues(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	wl := newWarmLog(t)
+	it.publish(job.Message{ID: job.NewID(), Prompt: "too slow", Count: 1})
+	p := it.start("w1", wl.env("FAKE_SD_DELAY_MS=60000", "SHUTDOWN_GRACE=300ms")...)
+	p.waitLog(`"job started"`)
+	p.signal(syscall.SIGTERM)
+	if err := p.wait(30 * time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	it.waitLen("ready", it.q.Len, 1)
+	it.waitLen("dead letters", it.q.DeadLen, 0)
+	if b := wl.builds(); len(b) != 1 || !gone(b[0]) {
+		t.Errorf("builds %v: the driver outlived the worker", b)
+	}
+	if !strings.Contains(p.out.String(), `"job requeued"`) {
+		t.Error("the requeue is not logged")
+	}
+}
+
+// SIGTERM while the model loads: the worker has taken no job; it stops the
+// driver and exits 0 at once, and the job waits for the next worker.
+func TestWarmSIGTERMDuringTheLoad(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	wl := newWarmLog(t)
+	it.publish(job.Message{ID: job.NewID(), Prompt: "waits", Count: 1})
+	port := testenv.FreePort(t)
+	p := it.start("w1", wl.env("FAKE_LOAD_MS=60000", fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", port))...)
+	waitFor(t, "the load to begin", func() bool { return wl.lastPid() != 0 })
+	if got := httpGet(fmt.Sprintf("http://127.0.0.1:%d/readyz", port)); got != "" {
+		t.Errorf("ready while loading: %q", got)
+	}
+	begin := time.Now()
+	p.signal(syscall.SIGTERM)
+	if err := p.wait(30 * time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	if d := time.Since(begin); d > 15*time.Second {
+		t.Errorf("took %s to stop", d)
+	}
+	if pid := wl.lastPid(); !gone(pid) {
+		t.Errorf("the loading driver %d outlived the worker", pid)
+	}
+	it.waitLen("ready", it.q.Len, 1)
+	if strings.Contains(p.out.String(), `"job started"`) {
+		t.Error("a job was taken before the model was loaded")
+	}
+}
+
+// The worker's lifecycle on the status exchange, the job's phases, and the
+// readiness: ready once the model is loaded.
+func TestWarmWorkerEventsPhasesAndReadiness(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	wl := newWarmLog(t)
+	events, err := it.q.SubscribeStatus(ctxT(t, 2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	p := it.start("w1", wl.env("FAKE_LOAD_MS=1500", fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", port))...)
+	waitFor(t, "the load to begin", func() bool { return wl.lastPid() != 0 })
+	if got := httpGet(base + "/readyz"); got != "" {
+		t.Errorf("ready while loading: %q", got)
+	}
+	waitFor(t, "/readyz", func() bool { return httpGet(base+"/readyz") == "ok\n" })
+	id := job.NewID()
+	submitted := time.Now().Add(-2 * time.Second).UTC().Format(time.RFC3339Nano)
+	it.publish(job.Message{ID: id, Prompt: "watched", Count: 1, SubmittedAt: submitted})
+	it.waitEntries(1)
+	p.signal(syscall.SIGTERM)
+	if err := p.wait(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	var states []string
+	var phases []job.Phase
+	var done job.Event
+	timeout := time.After(20 * time.Second)
+collect:
+	for {
+		select {
+		case e := <-events:
+			switch {
+			case e.IsWorker() && e.Worker == "w1":
+				s := string(e.WorkerState)
+				if e.ID != "" {
+					s += ":" + e.ID
+				}
+				if len(states) == 0 || states[len(states)-1] != s {
+					states = append(states, s)
+				}
+				if e.WorkerState == job.WorkerStopped {
+					break collect
+				}
+			case e.ID == id && e.State == job.Started:
+				phases = append(phases, e.Phase)
+			case e.ID == id && e.State == job.Done:
+				done = e
+			}
+		case <-timeout:
+			break collect
+		}
+	}
+	want := []string{"starting", "loading", "idle", "busy:" + id, "idle", "stopping", "stopped"}
+	if !slices.Equal(states, want) {
+		t.Errorf("worker states %v, want %v", states, want)
+	}
+	if !slices.Equal(phases, []job.Phase{job.PhaseGenerating, job.PhaseUploading}) {
+		t.Errorf("phases %v", phases)
+	}
+	if done.Seed == nil || done.Durations[job.DurationQueueWait] < 2 || done.Durations[job.DurationGeneration] <= 0 {
+		t.Errorf("done event: seed %v durations %v", done.Seed, done.Durations)
+	}
+	if _, ok := done.Durations[job.DurationModelLoad]; ok {
+		t.Errorf("the job paid no load, yet: %v", done.Durations)
+	}
+	meta := it.metadata(id)
+	if meta["use_seed"] != true || meta["seed"] != float64(*done.Seed) || meta["queue_wait_seconds"].(float64) < 2 {
+		t.Errorf("metadata: seed %v use_seed %v queue_wait %v", meta["seed"], meta["use_seed"], meta["queue_wait_seconds"])
+	}
+	if _, ok := meta["model_load_seconds"]; ok {
+		t.Error("model_load_seconds for a job that paid no load")
+	}
+}
+
+// One-shot mode reports Ready only once it holds a job (KEDA's accurate
+// strategy counts a Job's pod as pending until then), and with
+// MAX_JOBS_PER_POD takes up to that many jobs that wait, then exits.
+func TestOneShotReadinessAndMaxJobsPerPod(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	wl := newWarmLog(t)
+	port := testenv.FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	p := it.start("w1", wl.env("EXIT_AFTER_ONE_TASK=1", "MAX_JOBS_PER_POD=3", "FAKE_SD_DELAY_MS=700",
+		fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", port))...)
+	p.waitLog(`"worker ready"`) // the model is loaded, no job yet
+	if got := httpGet(base + "/readyz"); got != "" {
+		t.Errorf("a one-shot worker without a job is ready: %q", got)
+	}
+	ids := make([]string, 5)
+	for i := range ids {
+		ids[i] = job.NewID()
+		it.publish(job.Message{ID: ids[i], Prompt: fmt.Sprintf("job %d", i), Count: 1})
+	}
+	waitFor(t, "/readyz once a job is taken", func() bool { return httpGet(base+"/readyz") == "ok\n" })
+	if err := p.wait(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(it.waitEntries(3)); n != 3 {
+		t.Errorf("%d jobs done, want MAX_JOBS_PER_POD=3", n)
+	}
+	it.waitLen("ready", it.q.Len, 2)
+	if b := wl.builds(); len(b) != 1 {
+		t.Errorf("%d pipeline builds for 3 jobs", len(b))
+	}
+
+	// One job waits: the pod takes it, finds no other within a moment, exits.
+	q := it.start("w2", wl.env("EXIT_AFTER_ONE_TASK=1", "MAX_JOBS_PER_POD=3")...)
+	it.waitLen("ready", it.q.Len, 0)
+	if err := q.wait(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(q.out.String(), "no more jobs waiting; exiting") {
+		t.Error("the exit after the jobs that waited is not logged")
+	}
+	it.waitEntries(5)
+}
+
+// DEVICE=cuda where torch sees no device: the worker refuses to start with
+// one line that says what to check, and takes no job.
+func TestCUDAProbeRefusesToStartWithoutADevice(t *testing.T) {
+	t.Parallel()
+	it := newITest(t, nil, queue.Options{})
+	it.publish(job.Message{ID: job.NewID(), Prompt: "on a GPU", Count: 1})
+	p := it.start("w1", "DEVICE=cuda", "FAKE_CUDA_DEVICES=0", "GENERATOR=fastsdcpu-warm")
+	err := p.wait(60 * time.Second)
+	if err == nil {
+		t.Fatal("the worker started without CUDA")
+	}
+	out := p.out.String()
+	want := "worker: DEVICE=cuda but torch sees no usable CUDA device (torch 2.2.2+standin, built for CUDA 12.1, 0 device(s)): " +
+		"check the node's NVIDIA driver and that its libraries are on LD_LIBRARY_PATH"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	it.waitLen("ready", it.q.Len, 1)
+}

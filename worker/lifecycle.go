@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+)
+
+// lifecycle is the worker's own state as others see it: a worker event
+// (job.Event of Kind "worker") on the status exchange at every change and
+// again every heartbeat, so that the page can tell a person why a job waits
+// (a worker starting, a model loading, all busy), and the readiness that
+// /readyz reports.
+type lifecycle struct {
+	ev        *events
+	name, gen string
+	ready     func(bool) // nil: nobody asks
+	oneShot   bool
+
+	mu        sync.Mutex
+	state     job.WorkerState
+	jobID     string
+	delivered bool // a one-shot worker is Ready only once it holds a job
+	isReady   bool
+}
+
+// set moves to state s (busy with jobID). Once stopping, only stopped
+// follows: a job that finishes in the grace does not make the worker idle.
+func (l *lifecycle) set(s job.WorkerState, jobID string) {
+	l.mu.Lock()
+	if l.state == s && l.jobID == jobID ||
+		(l.state == job.WorkerStopping || l.state == job.WorkerStopped) && s != job.WorkerStopped ||
+		l.state == job.WorkerStopped {
+		l.mu.Unlock()
+		return
+	}
+	l.state, l.jobID = s, jobID
+	e := l.event()
+	ready := l.readyLocked()
+	changed := ready != l.isReady
+	l.isReady = ready
+	l.mu.Unlock()
+	l.ev.send(e)
+	if changed && l.ready != nil {
+		l.ready(ready)
+	}
+}
+
+// took records that a one-shot worker holds its first delivery: KEDA's
+// accurate strategy counts a Job's pod as pending until it is Ready, so a
+// pod must not look ready while its message still waits in the queue.
+func (l *lifecycle) took() {
+	l.mu.Lock()
+	l.delivered = true
+	ready := l.readyLocked()
+	changed := ready != l.isReady
+	l.isReady = ready
+	l.mu.Unlock()
+	if changed && l.ready != nil {
+		l.ready(ready)
+	}
+}
+
+// readyLocked: the generator is up (idle or busy), and in one-shot mode a
+// job has been taken.
+func (l *lifecycle) readyLocked() bool {
+	up := l.state == job.WorkerIdle || l.state == job.WorkerBusy
+	return up && (!l.oneShot || l.delivered)
+}
+
+func (l *lifecycle) event() job.Event {
+	return job.Event{Kind: job.KindWorker, Worker: l.name, WorkerState: l.state, ID: l.jobID,
+		Generator: l.gen, At: time.Now().UTC()}
+}
+
+// beat repeats the current state every interval until ctx ends: a consumer
+// forgets a worker it has not heard of for three heartbeats (a killed pod
+// sends nothing).
+func (l *lifecycle) beat(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.mu.Lock()
+			e, stopped := l.event(), l.state == job.WorkerStopped || l.state == ""
+			l.mu.Unlock()
+			if !stopped {
+				l.ev.send(e)
+			}
+		}
+	}
+}

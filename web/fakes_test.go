@@ -144,6 +144,10 @@ func (g *fakeGallery) Thumbnail(ctx context.Context, id string, n int) (io.ReadC
 	return g.open(store.ThumbKey(id, n), store.TypeJPEG)
 }
 
+// Subscribe gives the status no gallery events: handler tests add entries
+// directly, and the status looks them up (Get).
+func (g *fakeGallery) Subscribe(int) (<-chan gallery.Event, func()) { return nil, func() {} }
+
 // Notify is what the status tells the index of done jobs: ignored here.
 func (g *fakeGallery) Notify(context.Context, store.Change) {}
 

@@ -139,8 +139,23 @@ func newHTTPServer(ctx context.Context, log *slog.Logger) *http.Server {
 }
 
 // serve hands the server to the webui's handler and runs its live parts until
-// ctx ends, then shuts down: SSE streams first, then the server.
+// ctx ends, then shuts down: SSE streams first, then the server. The status
+// events are subscribed to before the handler serves: an event published
+// before then reaches nobody, and a job submitted and failed at once would
+// otherwise show "queued" until its lookup in the dead letters or gallery.
 func serve(ctx context.Context, log *slog.Logger, srv *http.Server, h *swapHandler, served <-chan error, w *webui, p *parts) error {
+	if err := w.jobs.Subscribe(ctx); err != nil {
+		_ = srv.Close()
+		<-served
+		if p.wait != nil {
+			_ = p.wait()
+		}
+		if ctx.Err() != nil {
+			log.Info("webui stopped before it was ready")
+			return nil
+		}
+		return fmt.Errorf("webui: status events: %w", err)
+	}
 	h.Store(w.handler)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.run(gctx) })

@@ -83,6 +83,9 @@ func startStack(t testing.TB, change ...func(*config.WebUI)) *stack {
 		t.Fatal(err)
 	}
 	st.app = newWebUI(cfg, log, prometheus.NewRegistry(), st.q, st.s)
+	if err := st.app.jobs.Subscribe(ctx); err != nil { // before serving, as Run does
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(st.app.handler)
 	srv.Config.BaseContext = baseContext(ctx)
 	srv.Start()

@@ -4,22 +4,70 @@ import (
 	"context"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/retry"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
 // pruneEvery is how often Run forgets old jobs.
 const pruneEvery = time.Minute
 
-// Run follows the status events, tells the gallery index the objects of done
-// jobs and prunes the table, until ctx ends.
+// subscription is one status subscription, ended by cancel.
+type subscription struct {
+	events <-chan job.Event
+	cancel context.CancelFunc
+}
+
+// Subscribe makes the status subscription now, retrying until it is made or
+// ctx ends. The webui calls it before it serves: then no event of a job
+// submitted through it can be missed (an event published before a
+// subscription exists reaches nobody). Run follows this subscription; it
+// subscribes itself when Subscribe was not called. The subscription lives
+// until ctx ends or Run returns.
+func (t *Tracker) Subscribe(ctx context.Context) error {
+	s, err := t.subscribe(ctx, ctx)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.first != nil {
+		t.first.cancel()
+	}
+	t.first = s
+	return nil
+}
+
+// subscribe retries SubscribeStatus by retry.Reopen until it succeeds or
+// ctx ends; the subscription lives on life.
+func (t *Tracker) subscribe(ctx, life context.Context) (*subscription, error) {
+	var s *subscription
+	err := retry.Do(ctx, retry.Reopen, func() error {
+		sctx, cancel := context.WithCancel(life)
+		events, err := t.sub.SubscribeStatus(sctx)
+		if err != nil {
+			cancel()
+			return err
+		}
+		s = &subscription{events: events, cancel: cancel}
+		return nil
+	}, func(err error, wait time.Duration) {
+		t.opts.Log.Warn("status events: subscribe", "err", err, "retry_in", wait.String())
+	})
+	return s, err
+}
+
+// Run follows the status events, joins them with the gallery and the dead
+// letters, tells the gallery index the objects of done jobs, and prunes,
+// until ctx ends.
 func (t *Tracker) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { t.follow(ctx); return nil })
 	g.Go(func() error { t.notifyGallery(ctx); return nil })
+	g.Go(func() error { t.joinGallery(ctx); return nil })
+	g.Go(func() error { t.reconcileLoop(ctx); return nil })
 	g.Go(func() error {
 		tick := time.NewTicker(pruneEvery)
 		defer tick.Stop()
@@ -35,31 +83,47 @@ func (t *Tracker) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// subscribePolicy is how the status subscription is made again after it
-// broke: soon at first, then at most every 10 s, never giving up.
-func subscribePolicy() *backoff.ExponentialBackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 100*time.Millisecond, 10*time.Second, 0
-	return b
+// follow applies the status events of every worker and webui replica until
+// ctx ends, subscribing again when the stream breaks. Events published
+// between two subscriptions are lost: the jobs not finished are then looked
+// up at once.
+func (t *Tracker) follow(ctx context.Context) {
+	t.mu.Lock()
+	s := t.first
+	t.first = nil
+	t.mu.Unlock()
+	defer func() {
+		if s != nil {
+			s.cancel()
+		}
+	}()
+	for again := false; ctx.Err() == nil; again = true {
+		if s == nil {
+			var err error
+			if s, err = t.subscribe(ctx, ctx); err != nil {
+				return
+			}
+		}
+		if again {
+			t.opts.Log.Info("status events: subscribed again; looking up the jobs not finished")
+			t.reconcile(ctx)
+		}
+		t.drain(ctx, s.events)
+		s.cancel()
+		s = nil
+	}
 }
 
-// follow applies the status events of every worker and webui replica until
-// ctx ends, subscribing again when the stream breaks.
-func (t *Tracker) follow(ctx context.Context) {
-	b := subscribePolicy()
-	for ctx.Err() == nil {
-		events, err := t.sub.SubscribeStatus(ctx)
-		if err != nil {
-			wait := b.NextBackOff()
-			t.opts.Log.Warn("status events: subscribe", "err", err, "retry_in", wait.String())
-			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
+// drain applies the events of one subscription until it ends or ctx does.
+func (t *Tracker) drain(ctx context.Context, events <-chan job.Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				return
 			}
-			continue
-		}
-		b.Reset()
-		for e := range events {
 			t.event(e)
 		}
 	}

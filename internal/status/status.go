@@ -11,6 +11,7 @@ package status
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
@@ -20,10 +21,20 @@ import (
 )
 
 // Gallery is what the tracker needs of the gallery index (package gallery):
-// a done job's entry, and telling it the objects a done event names.
+// a done job's entry, its changes, and telling it the objects a done event
+// names.
 type Gallery interface {
 	Get(ctx context.Context, id string) (gallery.Entry, bool, error)
+	Subscribe(buf int) (<-chan gallery.Event, func())
 	Notify(ctx context.Context, c store.Change)
+}
+
+// DeadLetters is what a queue may know of its dead letters: why and when a
+// job was dead-lettered. The embedded queue (memq) knows each one; RabbitMQ's
+// dead letters can only be read by taking them, so its queue offers none,
+// and its status subscription keeps the events instead (package rabbitmq).
+type DeadLetters interface {
+	DeadReason(id string) (reason string, at time.Time, ok bool)
 }
 
 // Options bound the tracker's memory; zero values take the defaults.
@@ -31,8 +42,12 @@ type Options struct {
 	MaxJobs  int           // at most this many jobs (10,000)
 	Finished time.Duration // finished jobs are forgotten after this (1 h)
 	Stale    time.Duration // any job without news is forgotten after this (24 h)
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Reconcile is how often the jobs not finished are looked up in the
+	// gallery and the dead letters, in case their last event was lost
+	// (500 ms).
+	Reconcile time.Duration
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -44,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Stale <= 0 {
 		o.Stale = 24 * time.Hour
+	}
+	if o.Reconcile <= 0 {
+		o.Reconcile = 500 * time.Millisecond
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -58,17 +76,24 @@ func (o Options) withDefaults() Options {
 type Tracker struct {
 	opts    Options
 	sub     queue.StatusSubscriber
+	dead    DeadLetters // nil: the queue knows nothing of its dead letters
 	gallery Gallery
 	table   *table
 	changes hub
 	notify  chan store.Change // done events' objects, for the gallery index
+
+	mu    sync.Mutex
+	first *subscription // made by Subscribe, taken by Run
 }
 
 // New returns a tracker over the queue's status events and the gallery
-// index. Run follows the events.
+// index; when the queue also knows its dead letters (DeadLetters), the
+// tracker asks it too. Subscribe, then Run, follow the events.
 func New(sub queue.StatusSubscriber, g Gallery, o Options) *Tracker {
 	o = o.withDefaults()
-	return &Tracker{opts: o, sub: sub, gallery: g, table: newTable(o), notify: make(chan store.Change, 1024)}
+	t := &Tracker{opts: o, sub: sub, gallery: g, table: newTable(o), notify: make(chan store.Change, 1024)}
+	t.dead, _ = sub.(DeadLetters)
+	return t
 }
 
 // Apply records an event (the webui's own queued events, and every event of
@@ -82,26 +107,26 @@ func (t *Tracker) Apply(e job.Event) (Job, bool) {
 	return j, changed
 }
 
-// Get returns the job, with its place in line when it waits. A job the
-// tracker does not hold is looked up in the gallery (done, with its images).
+// Get returns the job, with its place in line when it waits. Whenever the
+// tracker holds no terminal state for it, the gallery (done) and the dead
+// letters (failed) are asked too, so that a lost event never leaves a card
+// stuck: what they tell is recorded, and goes to the subscribers, for a job
+// the tracker holds; a job it does not hold is answered from them alone.
 func (t *Tracker) Get(ctx context.Context, id string) (Job, bool) {
-	if j, ok := t.table.get(id); ok {
+	j, ok := t.table.get(id)
+	if ok && j.Terminal() {
 		return j, true
 	}
-	e, ok, err := t.gallery.Get(ctx, id)
-	if err != nil || !ok {
-		return Job{}, false
+	e, found := t.lookup(ctx, id)
+	switch {
+	case found && ok:
+		j, _ = t.Apply(e)
+		return j, true
+	case found:
+		j, _ = newTable(t.opts).apply(e) // answered, not kept: anyone may ask for any id
+		return j, true
 	}
-	return fromEntry(id, e), true
-}
-
-// fromEntry is a done job as its gallery entry tells it.
-func fromEntry(id string, e gallery.Entry) Job {
-	j := Job{ID: id, State: job.Done, Images: e.Images, FinishedAt: e.Modified}
-	if e.Meta != nil {
-		j.Prompt, j.Worker, j.StartedAt = e.Meta.Prompt, e.Meta.Worker, e.Meta.StartedAt
-	}
-	return j
+	return j, ok
 }
 
 // Changes streams the tracker's changes from now on. Sending never blocks

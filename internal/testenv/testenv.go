@@ -74,6 +74,15 @@ var (
 	sharedErr    = map[string]error{}
 )
 
+// AtExit registers f to run when Main returns, after the tests (before the
+// shared servers stop): for what a whole test binary shares, such as built
+// programs.
+func AtExit(f func()) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	sharedStops = append(sharedStops, f)
+}
+
 // Main runs the tests of a package and stops the shared servers afterwards.
 func Main(m *testing.M) {
 	code := m.Run()

@@ -46,7 +46,8 @@ type Queue struct {
 	mu      sync.Mutex
 	ready   []*message // head first
 	dead    []DeadLetter
-	changed chan struct{} // closed and replaced on every change: wakes waiters
+	deadIDs map[string]int // message id -> its latest index in dead
+	changed chan struct{}  // closed and replaced on every change: wakes waiters
 	subs    map[*subscriber]struct{}
 	closed  bool
 
@@ -81,6 +82,7 @@ func New(opts queue.Options) *Queue {
 		opts:    opts.Defaults(),
 		changed: make(chan struct{}),
 		subs:    map[*subscriber]struct{}{},
+		deadIDs: map[string]int{},
 	}
 }
 
@@ -135,6 +137,19 @@ func (q *Queue) DeadLetters() []DeadLetter {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return slices.Clone(q.dead)
+}
+
+// DeadReason tells why the message id was dead-lettered, and when, if it
+// was. The queue keeps every dead letter, so the webui of the embedded mode
+// learns a failed job's end here even when its failed event was lost.
+func (q *Queue) DeadReason(id string) (reason string, at time.Time, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, ok := q.deadIDs[id]
+	if !ok {
+		return "", time.Time{}, false
+	}
+	return q.dead[i].Reason, q.dead[i].At, true
 }
 
 // Ping fails only once the queue is closed.
@@ -235,5 +250,8 @@ func (q *Queue) deadLetter(m *message, reason string) {
 		Returns:  m.returns,
 		At:       time.Now().UTC(),
 	})
+	if m.id != "" {
+		q.deadIDs[m.id] = len(q.dead) - 1
+	}
 	q.broadcast()
 }

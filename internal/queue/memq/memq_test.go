@@ -74,6 +74,13 @@ func TestKillPastDeliveryLimitDeadLetters(t *testing.T) {
 	if n, _ := q.Len(ctx); n != 0 {
 		t.Errorf("ready: %d", n)
 	}
+	// The webui's status asks for a job's dead letter by id.
+	if reason, at, ok := q.DeadReason("crash"); !ok || reason != memq.ReasonDeliveryLimit || at.IsZero() {
+		t.Errorf("DeadReason(crash) = %q %v %v", reason, at, ok)
+	}
+	if _, _, ok := q.DeadReason("other"); ok {
+		t.Error("DeadReason found a job that was never dead-lettered")
+	}
 }
 
 func TestKillWithoutDeliveryStopsConsumer(t *testing.T) {

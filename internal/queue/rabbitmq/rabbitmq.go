@@ -162,66 +162,6 @@ func (q *Queue) PublishStatus(ctx context.Context, e job.Event) error {
 	})
 }
 
-// SubscribeStatus receives every status event published from now on, over
-// its own connection and a server-named exclusive queue bound to the status
-// exchange; it re-subscribes after a reconnect (events published while it was
-// down are lost, which the webui tolerates: GET /api/jobs and the gallery
-// catch up).
-func (q *Queue) SubscribeStatus(ctx context.Context) (<-chan job.Event, error) {
-	s, err := q.openSession(ctx, "status", func(ch *amqp.Channel) (<-chan amqp.Delivery, error) {
-		if err := declare(ch, q.opts); err != nil {
-			return nil, err
-		}
-		sq, err := ch.QueueDeclare("",
-			false, // durable: events are only for listeners present now
-			true,  // autoDelete
-			true,  // exclusive: this connection's alone
-			false, nil)
-		if err != nil {
-			return nil, fmt.Errorf("rabbitmq: status queue: %w", err)
-		}
-		if err := ch.QueueBind(sq.Name, "", queue.StatusName(q.opts.Name), false, nil); err != nil {
-			return nil, fmt.Errorf("rabbitmq: status bind: %w", err)
-		}
-		return ch.ConsumeWithContext(context.Background(), sq.Name, "",
-			true,  // autoAck: an event lost with a dying connection is acceptable
-			true,  // exclusive
-			false, // noLocal (unsupported by RabbitMQ)
-			false, nil)
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan job.Event, 64)
-	go func() {
-		defer close(out)
-		defer q.closeSession(s)
-		for {
-			l, err := s.get(ctx)
-			if err != nil {
-				return
-			}
-			for d := range l.deliveries {
-				e, err := job.DecodeEvent(d.Body)
-				if err != nil {
-					q.log.Warn("rabbitmq: bad status event", "err", err)
-					continue
-				}
-				select {
-				case out <- e:
-				case <-ctx.Done():
-					return
-				}
-			}
-			if ctx.Err() != nil {
-				return
-			}
-		}
-	}()
-	go func() { <-ctx.Done(); q.closeSession(s) }()
-	return out, nil
-}
-
 func (q *Queue) openSession(ctx context.Context, name string, setup setupFunc) (*session, error) {
 	q.mu.Lock()
 	if q.closed {

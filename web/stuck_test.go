@@ -1,0 +1,372 @@
+package web
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/config"
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
+	"github.com/sdkeda/sdkeda/internal/store/s3store"
+	"github.com/sdkeda/sdkeda/internal/testenv"
+	"github.com/sdkeda/sdkeda/worker"
+)
+
+// The stuck-card race (issue 11): a job submitted while the webui starts,
+// and failed by the worker at once, must not show "queued" for good. These
+// tests submit 100 such jobs while Run starts, and check that every card
+// (its SSE event or GET /api/jobs/{id}, whichever shows it first) says
+// failed within 2 s of the worker's decision, which the worker's own log
+// line ("job dead") dates.
+
+// endsWithin is how long after the worker's decision a card must show it.
+const endsWithin = 2 * time.Second
+
+// cards records when the webui first showed each job's end.
+type cards struct {
+	mu    sync.Mutex
+	shown map[string]time.Time
+	state map[string]string
+}
+
+func newCards() *cards { return &cards{shown: map[string]time.Time{}, state: map[string]string{}} }
+
+func (c *cards) saw(id, status string) {
+	if status != "failed" && status != "done" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.shown[id]; !ok {
+		c.shown[id], c.state[id] = time.Now(), status
+	}
+}
+
+func (c *cards) ended(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.shown[id]
+	return ok
+}
+
+// submitWhileStarting posts n jobs to base from n clients at once, each
+// retrying (connection refused, 503 while starting) until it is accepted,
+// and returns their ids.
+func submitWhileStarting(t *testing.T, ctx context.Context, base string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"prompt":"doomed %d"}`, i)
+			for ctx.Err() == nil {
+				resp, err := http.Post(base+"/api/jobs", "application/json", strings.NewReader(body))
+				if err == nil {
+					var accepted struct{ Jobs []apiJobRef }
+					_ = json.NewDecoder(resp.Body).Decode(&accepted)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusAccepted && len(accepted.Jobs) == 1 {
+						ids[i] = accepted.Jobs[0].ID
+						return
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatal("the jobs were not all accepted in time")
+	}
+	return ids
+}
+
+// watchEvents reads /events from base as soon as it answers, until ctx ends,
+// recording the job cards that show an end.
+func watchEvents(ctx context.Context, base string, c *cards) {
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var e jobEventData
+				if json.Unmarshal([]byte(d), &e) == nil && e.ID != "" {
+					c.saw(e.ID, e.Status)
+				}
+			}
+		}
+		resp.Body.Close()
+	}
+}
+
+// pollUntilEnded asks GET /api/jobs/{id} every 100 ms for the jobs whose
+// end no event has shown yet, until all have ended or ctx ends.
+func pollUntilEnded(t *testing.T, ctx context.Context, base string, ids []string, c *cards) {
+	t.Helper()
+	for {
+		left := 0
+		for _, id := range ids {
+			if c.ended(id) {
+				continue
+			}
+			left++
+			var j apiJob
+			if getJSON(base+"/api/jobs/"+id, &j) == http.StatusOK {
+				c.saw(id, j.Status)
+			}
+		}
+		if left == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d of %d cards never showed an end", left, len(ids))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// decisions reads the worker's JSON log: when each job was dead-lettered.
+func decisions(t *testing.T, log []byte) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	for _, line := range bytes.Split(log, []byte("\n")) {
+		var l struct {
+			Time  time.Time `json:"time"`
+			Msg   string    `json:"msg"`
+			JobID string    `json:"job_id"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Msg == "job dead" {
+			out[l.JobID] = l.Time
+		}
+	}
+	return out
+}
+
+// checkEnds fails the test for every job whose card showed its end later
+// than endsWithin after the worker's decision, or showed another state.
+func checkEnds(t *testing.T, ids []string, c *cards, decided map[string]time.Time, want string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var worst time.Duration
+	for _, id := range ids {
+		at, ok := decided[id]
+		if !ok {
+			t.Errorf("job %s: no decision in the worker's log", id)
+			continue
+		}
+		if c.state[id] != want {
+			t.Errorf("job %s shows %q, want %q", id, c.state[id], want)
+		}
+		lag := c.shown[id].Sub(at)
+		worst = max(worst, lag)
+		if lag > endsWithin {
+			t.Errorf("job %s: its card showed its end %s after the worker's decision, want at most %s", id, lag.Round(time.Millisecond), endsWithin)
+		}
+	}
+	t.Logf("%d cards; the slowest showed its end %s after the worker's decision", len(ids), worst.Round(time.Millisecond))
+}
+
+// failAtOnce is a generator that fails every job at once.
+type failAtOnce struct{ worker.Placeholder }
+
+func (failAtOnce) Generate(context.Context, job.Message, string) (worker.Result, error) {
+	return worker.Result{}, errors.New("the generator exited with status 1")
+}
+
+// The embedded mode: the in-process worker runs a "fastsdcpu" that exits 1
+// at once (PYTHON=false), and MAX_FAILURES=1 dead-letters each job at its
+// first failure.
+func TestNoCardStuckWhenJobsFailWhileEmbeddedModeStarts(t *testing.T) {
+	t.Parallel()
+	checkout := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(checkout, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(checkout, "src", "app.py"), []byte("raise SystemExit(1)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	falseBin, err := lookPath("false")
+	if err != nil {
+		t.Skip(err)
+	}
+	env := map[string]string{"LISTEN_ADDR": freeLoopback(t), "DATA_DIR": t.TempDir(), "GENERATOR": "fastsdcpu",
+		"FASTSDCPU_DIR": checkout, "PYTHON": falseBin, "MAX_FAILURES": "1", "RATE_LIMIT": "0", "LOG_FORMAT": "json"}
+	runDoomed(t, env, nil)
+}
+
+// Production mode on RabbitMQ and MinIO, with a worker of its own that fails
+// every job at once, running before the webui starts.
+func TestNoCardStuckWhenJobsFailWhileTheWebUIStarts(t *testing.T) {
+	t.Parallel()
+	st := productionEnv(t)
+	var workerLog syncBuffer
+	startWorker(t, st, failAtOnce{}, &workerLog)
+	runDoomed(t, st, &workerLog)
+}
+
+// runDoomed runs the webui with env, submits 100 jobs while it starts, and
+// checks that each card shows "failed" within endsWithin of the worker's
+// decision; the decisions are in workerLog, or in the webui's own log (the
+// embedded mode's worker) when it is nil.
+func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer) {
+	t.Helper()
+	base := "http://" + env["LISTEN_ADDR"]
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	c := newCards()
+	go watchEvents(runCtx, base, c)
+	go func() { done <- Run(runCtx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
+
+	ids := submitWhileStarting(t, ctx, base, 100)
+	pollUntilEnded(t, ctx, base, ids, c)
+	log := workerLog
+	if log == nil {
+		log = &stderr
+	}
+	checkEnds(t, ids, c, decisions(t, []byte(log.String())), "failed")
+	stopRun(t, stop, done)
+}
+
+func lookPath(name string) (string, error) { return exec.LookPath(name) }
+
+func freeLoopback(t *testing.T) string {
+	return fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+}
+
+// productionEnv is the webui's environment on the shared RabbitMQ and
+// MinIO, with a queue and a bucket of the test's own and MAX_FAILURES=1.
+func productionEnv(t *testing.T) map[string]string {
+	t.Helper()
+	rabbit, mio := testenv.RabbitMQ(t), testenv.MinIO(t)
+	return map[string]string{
+		"AMQP_URL": rabbit.URL, "QUEUE_NAME": testenv.UniqueName("stuck"), "MAX_FAILURES": "1",
+		"MINIO_ENDPOINT": mio.Endpoint, "MINIO_ACCESS_KEY": mio.AccessKey, "MINIO_SECRET_KEY": mio.SecretKey,
+		"MINIO_BUCKET": testenv.UniqueName("stuck"), "LISTEN_ADDR": freeLoopback(t), "RATE_LIMIT": "0",
+		"LOG_FORMAT": "json", "RESYNC_INTERVAL": "1s",
+	}
+}
+
+// startWorker runs a worker in this process against env's queue and
+// bucket, on connections of its own, with gen, logging JSON to log.
+func startWorker(t *testing.T, env map[string]string, gen worker.Generator, log io.Writer) {
+	t.Helper()
+	wenv := map[string]string{"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "false",
+		"WORKER_NAME": "test-worker", "METRICS_ADDR": "off"}
+	for k, v := range env {
+		if _, ok := wenv[k]; !ok {
+			wenv[k] = v
+		}
+	}
+	cfg, err := config.LoadWorker(func(k string) string { return wenv[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures}
+	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, opts, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := s3store.Open(ctx, s3store.Config{Endpoint: cfg.MinioEndpoint, AccessKey: cfg.MinioAccessKey,
+		SecretKey: cfg.MinioSecretKey, Bucket: cfg.MinioBucket}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(cfg, worker.Deps{Consume: q.Consume, Status: q, Store: s, Generator: gen,
+		Log: slog.New(slog.NewJSONHandler(log, nil))})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done; _ = q.Close() })
+}
+
+// gated fails every job at once, but only after open is closed.
+type gated struct {
+	worker.Placeholder
+	open chan struct{}
+}
+
+func (g gated) Generate(ctx context.Context, _ job.Message, _ string) (worker.Result, error) {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return worker.Result{}, ctx.Err()
+	}
+	return worker.Result{}, errors.New("the generator exited with status 1")
+}
+
+// The webui reaches RabbitMQ through a proxy that the test cuts just as the
+// worker fails 100 jobs: the status subscription must reconnect, and the
+// events published meanwhile (which an exclusive queue would have dropped)
+// must still end every card within 2 s of the worker's decision.
+func TestNoCardStuckWhenTheStatusSubscriptionReconnects(t *testing.T) {
+	t.Parallel()
+	env := productionEnv(t)
+	u, err := url.Parse(env["AMQP_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, u.Host)
+	webEnv := maps.Clone(env)
+	webEnv["AMQP_URL"] = proxy.ProxyURL(t, env["AMQP_URL"])
+	gen := gated{open: make(chan struct{})}
+	var workerLog syncBuffer
+	startWorker(t, env, gen, &workerLog)
+
+	base := "http://" + webEnv["LISTEN_ADDR"]
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	c := newCards()
+	go watchEvents(runCtx, base, c)
+	go func() { done <- Run(runCtx, nil, func(k string) string { return webEnv[k] }, io.Discard, &stderr) }()
+	ids := submitWhileStarting(t, ctx, base, 100)
+
+	proxy.Cut(100 * time.Millisecond)
+	close(gen.open)
+	pollUntilEnded(t, ctx, base, ids, c)
+	checkEnds(t, ids, c, decisions(t, []byte(workerLog.String())), "failed")
+	if !strings.Contains(stderr.String(), "rabbitmq connection lost") {
+		t.Error("the webui's connections were not cut: the test proves nothing")
+	}
+	stopRun(t, stop, done)
+}

@@ -189,3 +189,35 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The fleet and a running job's phase reach the browsers and the API.
+func TestEventsAndAPIShowPhasesAndTheFleet(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	srv := httptest.NewServer(f.handler)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := openEvents(t, ctx, srv.URL)
+	waitFor(t, "the client joins the hub", func() bool { return f.hub.Clients() == 1 })
+
+	f.jobs.Apply(job.Event{Kind: job.KindWorker, Worker: "w1", WorkerState: job.WorkerIdle, Generator: "placeholder"})
+	fleet := s.next("fleet", 5*time.Second, func(string) bool { return true })
+	var fd fleetEventData
+	if err := json.Unmarshal([]byte(fleet), &fd); err != nil || fd.Workers["idle"] != 1 || fd.Depth != -1 {
+		t.Errorf("fleet event %s", fleet)
+	}
+
+	seed := int64(7)
+	f.jobs.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, Prompt: "a fox", Seed: &seed})
+	f.jobs.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, Phase: job.PhaseGenerating})
+	d := jobData(t, s.next("job", 5*time.Second, func(d string) bool { return strings.Contains(d, `"phase":"generating"`) }))
+	if d.ID != id1 || d.Status != "running" {
+		t.Errorf("job event %+v", d)
+	}
+	w := f.get("/api/jobs/" + id1)
+	j := decodeJSON[apiJob](t, w.Body)
+	if j.Phase != "generating" || j.Seed == nil || *j.Seed != 7 {
+		t.Errorf("/api/jobs: %+v", j)
+	}
+}

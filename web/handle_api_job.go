@@ -18,6 +18,11 @@ type apiJob struct {
 	Elapsed   *float64   `json:"elapsed,omitempty"` // seconds: so far (running) or in all (done, failed)
 	Images    []string   `json:"images,omitempty"`  // URLs (done)
 	Reason    string     `json:"reason,omitempty"`  // why it failed (failed, retrying)
+	// Phase is what a running job does now: loading_model, generating,
+	// uploading.
+	Phase     string             `json:"phase,omitempty"`
+	Seed      *int64             `json:"seed,omitempty"`      // the seed the generator was given
+	Durations map[string]float64 `json:"durations,omitempty"` // done: seconds per phase
 }
 
 // showJob handles GET /api/jobs/{id}.
@@ -32,7 +37,8 @@ func (s *server) showJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such job (this webui forgets finished jobs after an hour)", nil)
 		return
 	}
-	out := apiJob{ID: j.ID, Status: string(j.State), Position: j.Position, Reason: j.Reason}
+	out := apiJob{ID: j.ID, Status: string(j.State), Position: j.Position, Reason: j.Reason,
+		Phase: string(j.Phase), Seed: j.Seed, Durations: j.Durations}
 	if !j.StartedAt.IsZero() {
 		at := j.StartedAt.UTC()
 		out.StartedAt = &at

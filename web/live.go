@@ -18,9 +18,26 @@ import (
 type jobEventData struct {
 	ID       string `json:"id"`
 	Status   string `json:"status"`
+	Phase    string `json:"phase,omitempty"` // running: loading_model, generating, uploading
 	Rank     int    `json:"rank"`
 	Position int    `json:"position,omitempty"`
 	HTML     string `json:"html"` // the job card
+}
+
+// fleetEventData is the data of an SSE "fleet" event: the workers by state
+// (starting, loading, idle, busy, stopping) and the jobs waiting in the
+// queue (-1: not known yet).
+type fleetEventData struct {
+	Workers map[string]int `json:"workers"`
+	Depth   int            `json:"depth"`
+}
+
+func fleetData(f status.Fleet) fleetEventData {
+	d := fleetEventData{Workers: map[string]int{}, Depth: f.Depth}
+	for _, w := range f.Workers {
+		d.Workers[string(w.State)]++
+	}
+	return d
 }
 
 // galleryEventData is the data of an SSE "gallery" event.
@@ -35,9 +52,10 @@ type JobFeed interface {
 	Changes(buf int) (<-chan status.Change, func())
 }
 
-// FollowJobs sends the status's changes to the browsers as "job" events
-// until ctx ends; after lost changes, a "jobs" event tells the pages to
-// re-read their cards.
+// FollowJobs sends the status's changes to the browsers until ctx ends: "job"
+// events (a card), "fleet" events (the workers and the queue's depth), and
+// after lost changes a "jobs" event that tells the pages to re-read their
+// cards.
 func FollowJobs(ctx context.Context, jobs JobFeed, h *Hub, m *Metrics, now func() time.Time) {
 	changes, unsubscribe := jobs.Changes(1024)
 	defer unsubscribe()
@@ -58,8 +76,10 @@ func FollowJobs(ctx context.Context, jobs JobFeed, h *Hub, m *Metrics, now func(
 		switch c.Kind {
 		case status.JobChanged:
 			j := c.Job
-			send(h, m, "job", jobEventData{ID: j.ID, Status: string(j.State), Rank: j.Rank(), Position: j.Position,
-				HTML: renderString(components.JobCard(jobVM(j, now())))})
+			send(h, m, "job", jobEventData{ID: j.ID, Status: string(j.State), Phase: string(j.Phase), Rank: j.Rank(),
+				Position: j.Position, HTML: renderString(components.JobCard(jobVM(j, now())))})
+		case status.FleetChanged:
+			send(h, m, "fleet", fleetData(c.Fleet))
 		case status.Lost:
 			send(h, m, "jobs", jobsEventData{Op: "lost"})
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,8 +105,14 @@ func startStack(t testing.TB, change ...func(*config.WebUI)) *stack {
 }
 
 // startWorker runs a worker in this process, on a connection of its own,
-// with gen (the placeholder generator when nil).
+// with gen (the placeholder generator when nil), until the test ends.
 func (st *stack) startWorker(gen worker.Generator) {
+	st.t.Helper()
+	st.t.Cleanup(st.startWorkerUntil(gen))
+}
+
+// startWorkerUntil is startWorker; the worker stops when stop is called.
+func (st *stack) startWorkerUntil(gen worker.Generator) (stop func()) {
 	st.t.Helper()
 	env := map[string]string{"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "false",
 		"WORKER_NAME": "test-worker", "METRICS_ADDR": "off"}
@@ -132,7 +139,8 @@ func (st *stack) startWorker(gen worker.Generator) {
 			st.t.Errorf("worker: %v", err)
 		}
 	}()
-	st.t.Cleanup(func() { cancel(); <-done; _ = wq.Close() })
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done; _ = wq.Close() }) }
 }
 
 // slowGenerator lets the browser see a job queued and running.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/job"
@@ -73,32 +72,22 @@ func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submit
 			Message: fmt.Sprintf("the queue is full (%d jobs waiting); please try again in a few minutes", n)}
 	}
 
+	// One at a time, in order: the broker then holds a submission's jobs in
+	// the order of their queued events (each a nanosecond after the one
+	// before), so the places in line the cards show are the order in which
+	// the workers take them. Publishing them at once raced for the channel,
+	// and the cards said #3 for the job that ran first.
 	msgs := split(m, req.Parallel, s.Now().UTC())
-	published := make([]bool, len(msgs))
-	var wg sync.WaitGroup
 	var firstErr error
-	var mu sync.Mutex
-	for i := range msgs {
-		wg.Go(func() {
-			err := s.Queue.Publish(ctx, queue.Message{ID: msgs[i].ID, Body: msgs[i].Encode()})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			published[i] = err == nil
-		})
-	}
-	wg.Wait()
-
 	var jobs []status.Job
 	var queued []job.Event
 	for i, msg := range msgs {
-		if !published[i] {
-			continue
+		if firstErr = s.Queue.Publish(ctx, queue.Message{ID: msg.ID, Body: msg.Encode()}); firstErr != nil {
+			break // the queue is failing: the rest would fail too
 		}
 		at, _ := time.Parse(time.RFC3339Nano, msg.SubmittedAt)
-		e := job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count, At: at}
+		e := job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count,
+			At: at.Add(time.Duration(i))}
 		j, _ := s.Jobs.Apply(e)
 		jobs = append(jobs, j)
 		queued = append(queued, e)

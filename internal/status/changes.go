@@ -9,6 +9,8 @@ type ChangeKind int
 const (
 	// JobChanged: Job holds the job's new state (with its place in line).
 	JobChanged ChangeKind = iota + 1
+	// FleetChanged: Fleet holds the workers by state and the queue's depth.
+	FleetChanged
 	// Lost: this subscriber read too slowly and lost changes before this
 	// one; re-read what it shows (Job is zero).
 	Lost
@@ -18,6 +20,8 @@ func (k ChangeKind) String() string {
 	switch k {
 	case JobChanged:
 		return "job"
+	case FleetChanged:
+		return "fleet"
 	case Lost:
 		return "lost"
 	}
@@ -26,8 +30,9 @@ func (k ChangeKind) String() string {
 
 // Change is one typed change of the status, sent to subscribers (Changes).
 type Change struct {
-	Kind ChangeKind
-	Job  Job
+	Kind  ChangeKind
+	Job   Job
+	Fleet Fleet
 }
 
 // hub hands changes to subscribers without ever waiting on one, as the

@@ -23,27 +23,43 @@ type Job struct {
 	Reason     string
 	Worker     string
 	Position   int // about where it is in line when queued; 0 otherwise
-	updated    time.Time
+
+	// Phase is what a running job does now (loading_model, generating,
+	// uploading; "" when its worker does not tell), since PhaseAt.
+	Phase   job.Phase
+	PhaseAt time.Time
+	// Seed is the seed the generator was given (running, done); nil when
+	// not told.
+	Seed *int64
+	// Durations are a done job's seconds per phase (the job.Duration* keys:
+	// queue_wait, model_load, generation, upload), as far as told.
+	Durations map[string]float64
+
+	updated time.Time
 }
 
 // Rank orders the states of a job so that a late event never moves it back:
 // queued < running(1) < retrying(1) or requeued(1) < running(2) < ... <
-// failed < done. The webui's own queued event has attempt 0; a worker that
-// gives a job back (shutdown, store down) sends queued with its attempt.
-func (j Job) Rank() int { return rank(j.State, j.Attempt) }
+// failed < done, and within one run its phases: running without a phase <
+// loading_model < generating < uploading. The webui's own queued event has
+// attempt 0; a worker that gives a job back (shutdown, store down) sends
+// queued with its attempt.
+func (j Job) Rank() int { return rank(j.State, j.Attempt, j.Phase) }
 
-func rank(s job.State, attempt int) int {
+// rank spans 8 per attempt: queued(a) and retrying(a) are 8a, running(a) is
+// 8a-4 plus its phase's order (0..3).
+func rank(s job.State, attempt int, p job.Phase) int {
 	if s == job.Queued {
-		return 2 * max(attempt, 0)
+		return 8 * max(attempt, 0)
 	}
 	if attempt < 1 {
 		attempt = 1
 	}
 	switch s {
 	case job.Started:
-		return 2*attempt - 1
+		return 8*attempt - 4 + p.Order()
 	case job.Retrying:
-		return 2 * attempt
+		return 8 * attempt
 	case job.Failed:
 		return 1 << 20
 	case job.Done:

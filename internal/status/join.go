@@ -31,8 +31,15 @@ func (t *Tracker) lookup(ctx context.Context, id string) (job.Event, bool) {
 // doneEvent is the done event a gallery entry stands for.
 func doneEvent(e gallery.Entry) job.Event {
 	ev := job.Event{ID: e.ID, State: job.Done, Objects: e.Images, At: e.Modified}
-	if e.Meta != nil {
-		ev.Prompt, ev.Worker = e.Meta.Prompt, e.Meta.Worker
+	if m := e.Meta; m != nil {
+		ev.Prompt, ev.Worker = m.Prompt, m.Worker
+		if m.Seed > 0 { // fastsdcpu writes -1 when it drew a seed it did not record
+			seed := m.Seed
+			ev.Seed = &seed
+		}
+		if m.GenerationSeconds > 0 {
+			ev.Durations = map[string]float64{job.DurationGeneration: m.GenerationSeconds}
+		}
 	}
 	return ev
 }

@@ -46,7 +46,7 @@ func (t *Tracker) subscribe(ctx, life context.Context) (*subscription, error) {
 	var s *subscription
 	err := retry.Do(ctx, retry.Reopen, func() error {
 		sctx, cancel := context.WithCancel(life)
-		events, err := t.sub.SubscribeStatus(sctx)
+		events, err := t.q.SubscribeStatus(sctx)
 		if err != nil {
 			cancel()
 			return err
@@ -68,6 +68,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 	g.Go(func() error { t.notifyGallery(ctx); return nil })
 	g.Go(func() error { t.joinGallery(ctx); return nil })
 	g.Go(func() error { t.reconcileLoop(ctx); return nil })
+	g.Go(func() error { t.fleetLoop(ctx); return nil })
 	g.Go(func() error {
 		tick := time.NewTicker(pruneEvery)
 		defer tick.Stop()
@@ -138,6 +139,7 @@ func (t *Tracker) event(e job.Event) {
 	if e.State != job.Done {
 		return
 	}
+	t.recent.add(e.Durations)
 	for _, key := range e.Objects {
 		select {
 		case t.notify <- store.Change{Op: store.Put, Object: store.Object{Key: key}}:

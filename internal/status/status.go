@@ -20,6 +20,13 @@ import (
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
+// Queue is what the tracker needs of the queue: its status events, and how
+// many jobs wait (for the fleet table).
+type Queue interface {
+	queue.StatusSubscriber
+	queue.Lengther
+}
+
 // Gallery is what the tracker needs of the gallery index (package gallery):
 // a done job's entry, its changes, and telling it the objects a done event
 // names.
@@ -46,8 +53,14 @@ type Options struct {
 	// gallery and the dead letters, in case their last event was lost
 	// (500 ms).
 	Reconcile time.Duration
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Heartbeat is how often a worker repeats its state
+	// (job.WorkerHeartbeat); one not heard of for 3 is forgotten.
+	Heartbeat time.Duration
+	// DepthEvery is how often the queue's depth is read for the fleet
+	// table (2 s).
+	DepthEvery time.Duration
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +76,12 @@ func (o Options) withDefaults() Options {
 	if o.Reconcile <= 0 {
 		o.Reconcile = 500 * time.Millisecond
 	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = job.WorkerHeartbeat
+	}
+	if o.DepthEvery <= 0 {
+		o.DepthEvery = 2 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -75,10 +94,12 @@ func (o Options) withDefaults() Options {
 // Tracker is the status of the jobs. It is safe for concurrent use.
 type Tracker struct {
 	opts    Options
-	sub     queue.StatusSubscriber
+	q       Queue
 	dead    DeadLetters // nil: the queue knows nothing of its dead letters
 	gallery Gallery
 	table   *table
+	fleet   *fleet
+	recent  recent
 	changes hub
 	notify  chan store.Change // done events' objects, for the gallery index
 
@@ -89,17 +110,22 @@ type Tracker struct {
 // New returns a tracker over the queue's status events and the gallery
 // index; when the queue also knows its dead letters (DeadLetters), the
 // tracker asks it too. Subscribe, then Run, follow the events.
-func New(sub queue.StatusSubscriber, g Gallery, o Options) *Tracker {
+func New(q Queue, g Gallery, o Options) *Tracker {
 	o = o.withDefaults()
-	t := &Tracker{opts: o, sub: sub, gallery: g, table: newTable(o), notify: make(chan store.Change, 1024)}
-	t.dead, _ = sub.(DeadLetters)
+	t := &Tracker{opts: o, q: q, gallery: g, table: newTable(o), fleet: newFleet(3 * o.Heartbeat),
+		notify: make(chan store.Change, 1024)}
+	t.dead, _ = q.(DeadLetters)
 	return t
 }
 
 // Apply records an event (the webui's own queued events, and every event of
 // the status exchange) and reports whether the job changed; a change goes to
-// the subscribers.
+// the subscribers. A worker's lifecycle event goes to the fleet table.
 func (t *Tracker) Apply(e job.Event) (Job, bool) {
+	if e.IsWorker() {
+		t.workerEvent(e) // the fleet's, and maybe a job's start
+		return Job{}, false
+	}
 	j, changed := t.table.apply(e)
 	if changed {
 		t.changes.publish(Change{Kind: JobChanged, Job: j})
@@ -136,6 +162,13 @@ func (t *Tracker) Get(ctx context.Context, id string) (Job, bool) {
 func (t *Tracker) Changes(buf int) (changes <-chan Change, cancel func()) {
 	return t.changes.subscribe(buf)
 }
+
+// Fleet is the workers by state and the queue's depth, as known now.
+func (t *Tracker) Fleet() Fleet { return t.fleet.snapshot() }
+
+// Typical is the median seconds of each phase (the job.Duration* keys) over
+// the last 50 done jobs that reported them: the base of an estimate.
+func (t *Tracker) Typical() map[string]float64 { return t.recent.medians() }
 
 // Len is the number of jobs held.
 func (t *Tracker) Len() int { return t.table.len() }

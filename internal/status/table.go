@@ -1,6 +1,7 @@
 package status
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -31,7 +32,7 @@ func newTable(o Options) *table {
 // can arrive out of order, from several publishers), but the facts it brings
 // that were missing (prompt, group) are kept.
 func (t *table) apply(e job.Event) (Job, bool) {
-	if e.ID == "" || rank(e.State, e.Attempt) < 0 {
+	if e.ID == "" || rank(e.State, e.Attempt, e.Phase) < 0 {
 		return Job{}, false
 	}
 	now := t.now()
@@ -64,9 +65,11 @@ func (t *table) apply(e job.Event) (Job, bool) {
 	if e.State == job.Queued && e.Attempt == 0 && j.Rank() == 0 && at.Before(j.QueuedAt) {
 		j.QueuedAt = at // our own record came after a replica's earlier one
 	}
-	changed := !ok || rank(e.State, e.Attempt) > j.Rank()
+	changed := !ok || rank(e.State, e.Attempt, e.Phase) > j.Rank()
 	if changed {
 		advance(j, e, at)
+	} else if j.Seed == nil && e.Seed != nil && e.Attempt == j.Attempt {
+		j.Seed = cloneSeed(e.Seed) // a fact the later event lacked
 	}
 	out := t.copyLocked(j)
 	if out.Waiting() {
@@ -76,13 +79,23 @@ func (t *table) apply(e job.Event) (Job, bool) {
 }
 
 func advance(j *Job, e job.Event, at time.Time) {
+	sameRun := j.State == job.Started && e.State == job.Started && j.Attempt == max(e.Attempt, 1)
 	j.State, j.Attempt = e.State, e.Attempt
 	if e.Worker != "" {
 		j.Worker = e.Worker
 	}
+	if e.Seed != nil {
+		j.Seed = cloneSeed(e.Seed)
+	}
+	if e.State != job.Started {
+		j.Phase, j.PhaseAt = "", time.Time{}
+	}
 	switch e.State {
 	case job.Started:
-		j.StartedAt, j.Reason = at, ""
+		if !sameRun { // a phase of the same run keeps when it started
+			j.StartedAt, j.Reason = at, ""
+		}
+		j.Phase, j.PhaseAt = e.Phase, at
 	case job.Retrying, job.Queued:
 		if e.State == job.Retrying || e.Attempt > 0 { // given back by a worker: in line again
 			j.QueuedAt, j.Reason = at, e.Reason
@@ -97,13 +110,25 @@ func advance(j *Job, e job.Event, at time.Time) {
 				j.Images = append(j.Images, k)
 			}
 		}
+		if len(e.Durations) > 0 {
+			j.Durations = maps.Clone(e.Durations)
+		}
 	}
+}
+
+func cloneSeed(s *int64) *int64 {
+	v := *s
+	return &v
 }
 
 // copyLocked is a copy of j that shares nothing mutable with the table.
 func (t *table) copyLocked(j *Job) Job {
 	out := *j
 	out.Images = slices.Clone(j.Images)
+	out.Durations = maps.Clone(j.Durations)
+	if j.Seed != nil {
+		out.Seed = cloneSeed(j.Seed)
+	}
 	return out
 }
 

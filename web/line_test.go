@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/worker"
+)
+
+// recorder is a slow placeholder that notes the order in which the worker
+// takes jobs.
+type recorder struct {
+	slowGenerator
+	mu    sync.Mutex
+	taken []string
+}
+
+func (r *recorder) Generate(ctx context.Context, m job.Message, dir string) (worker.Result, error) {
+	r.mu.Lock()
+	r.taken = append(r.taken, m.ID)
+	r.mu.Unlock()
+	return r.slowGenerator.Generate(ctx, m, dir)
+}
+
+func (r *recorder) order() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.taken)
+}
+
+// Issue 13 point 4: three jobs of one submission showed "running, #3, #2",
+// and later the last jumped from #3 to #1 while another ran. Here, on
+// RabbitMQ with a real worker, the places are the order in which the worker
+// takes the jobs: #1, #2, #3 at first; the waiting ones always at 1..k; a
+// job's place never grows; and the worker runs them in that order.
+func TestPlacesInLineAreTheOrderTheWorkerTakes(t *testing.T) {
+	t.Parallel()
+	st := startStack(t)
+	for round := range 3 {
+		resp, err := http.Post(st.url+"/api/jobs", "application/json", strings.NewReader(`{"prompt":"three dogs","count":3,"parallel":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var accepted struct{ Jobs []apiJobRef }
+		_ = json.NewDecoder(resp.Body).Decode(&accepted)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || len(accepted.Jobs) != 3 {
+			t.Fatalf("submit: %s %+v", resp.Status, accepted)
+		}
+		ids := []string{accepted.Jobs[0].ID, accepted.Jobs[1].ID, accepted.Jobs[2].ID}
+		for i, id := range ids {
+			var j apiJob
+			if st.getJSON("/api/jobs/"+id, &j); j.Status != "queued" || j.Position != i+1 {
+				t.Fatalf("round %d: job %d of the submission: %s at #%d, want queued at #%d", round, i+1, j.Status, j.Position, i+1)
+			}
+		}
+		rec := &recorder{slowGenerator: slowGenerator{delay: 300 * time.Millisecond}}
+		stop := st.startWorkerUntil(rec)
+		last := map[string]int{}
+		var started []string
+		waitFor(t, "the three jobs are done", func() bool {
+			var waiting []int
+			done := 0
+			for _, id := range ids {
+				var j apiJob
+				st.getJSON("/api/jobs/"+id, &j)
+				switch j.Status {
+				case "queued":
+					if p, ok := last[id]; ok && j.Position > p {
+						t.Fatalf("round %d: %s went back from #%d to #%d", round, id, p, j.Position)
+					}
+					last[id] = j.Position
+					waiting = append(waiting, j.Position)
+				case "running", "done":
+					if !slices.Contains(started, id) {
+						started = append(started, id)
+					}
+					done += map[bool]int{true: 1}[j.Status == "done"]
+				}
+			}
+			slices.Sort(waiting)
+			for k, p := range waiting {
+				if p != k+1 {
+					t.Fatalf("round %d: the waiting jobs are at %v, want 1..%d", round, waiting, len(waiting))
+				}
+			}
+			return done == 3
+		})
+		stop()
+		if got := rec.order(); !slices.Equal(got, ids) {
+			t.Errorf("round %d: the worker took %v, the places said %v", round, got, ids)
+		}
+		if !slices.Equal(started, ids) {
+			t.Errorf("round %d: the cards showed them start in the order %v, want %v", round, started, ids)
+		}
+	}
+}

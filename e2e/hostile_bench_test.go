@@ -111,7 +111,7 @@ func hostilePNG(b *testing.B, n int) {
 // VmHWM: its peak), in MB.
 func (s *stack) webuiMem(b *testing.B, field string) float64 {
 	s.webui.mu.Lock()
-	pid := s.webui.cur.cmd.Process.Pid
+	pid := s.webui.cur.Pid()
 	s.webui.mu.Unlock()
 	v := strings.TrimSuffix(procField(fmt.Sprintf("/proc/%d/status", pid), field), " kB")
 	kb, err := strconv.Atoi(v)

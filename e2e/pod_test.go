@@ -2,45 +2,18 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 )
 
-// proc is one run of a program, its output appended to a log file.
+// proc is one run of a pod's program (stacktest), and whether we killed it.
 type proc struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
+	*stacktest.Proc
 	killed bool // by us, with SIGKILL (guarded by the pod's mutex)
-}
-
-func startProc(bin string, env []string, logPath string) (*proc, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("log file: %w", err)
-	}
-	cmd := exec.Command(bin)
-	// Later entries win: ours override whatever the shell exported.
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	// Dies with the test binary, like testenv's servers.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.exited)
-	}()
-	return p, nil
 }
 
 // pod keeps one program running the way Kubernetes keeps a container with
@@ -87,11 +60,11 @@ func (p *pod) start() error {
 	if p.stopping {
 		return nil
 	}
-	pr, err := startProc(p.bin, p.env, p.log)
+	pr, err := stacktest.StartProc(stacktest.Spec{Name: p.name, Bin: p.bin, Env: p.env, Log: p.log})
 	if err != nil {
 		return err
 	}
-	p.cur = pr
+	p.cur = &proc{Proc: pr}
 	p.starts++
 	return nil
 }
@@ -102,10 +75,10 @@ func (p *pod) loop() {
 		p.mu.Lock()
 		cur := p.cur
 		p.mu.Unlock()
-		<-cur.exited
+		<-cur.Exited()
 		p.mu.Lock()
 		if !p.stopping && !cur.killed {
-			p.exits = append(p.exits, fmt.Sprintf("%s exited on its own: %v", p.name, cur.err))
+			p.exits = append(p.exits, fmt.Sprintf("%s exited on its own: %v", p.name, cur.Err()))
 		}
 		over := p.stopping || p.starts >= maxStarts
 		p.mu.Unlock()
@@ -134,14 +107,12 @@ func (p *pod) kill9() (bool, error) {
 	if p.stopping || p.cur == nil {
 		return false, nil
 	}
-	select {
-	case <-p.cur.exited:
+	if !p.cur.Running() {
 		return false, nil
-	default:
 	}
 	p.cur.killed = true
 	p.kills++
-	if err := syscall.Kill(p.cur.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(p.cur.Pid(), syscall.SIGKILL); err != nil {
 		return false, fmt.Errorf("kill -9 %s: %w", p.name, err)
 	}
 	return true, nil
@@ -157,13 +128,7 @@ func (p *pod) stop(grace time.Duration) {
 	}
 	cur := p.cur
 	p.mu.Unlock()
-	_ = cur.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-cur.exited:
-	case <-time.After(grace):
-		_ = cur.cmd.Process.Kill()
-		<-cur.exited
-	}
+	_ = cur.Stop(grace)
 	<-p.done
 }
 
@@ -175,14 +140,4 @@ func (p *pod) report() (starts, kills int, exits []string) {
 }
 
 // tail returns the last n lines of the pod's log.
-func (p *pod) tail(n int) string {
-	b, err := os.ReadFile(p.log)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (p *pod) tail(n int) string { return stacktest.Tail(p.log, n) }

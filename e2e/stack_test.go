@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 )
 
@@ -37,6 +38,7 @@ type options struct {
 type stack struct {
 	t      testing.TB
 	opts   options
+	svc    *stacktest.Services
 	rabbit *testenv.Rabbit
 	minio  *testenv.Minio
 	dir    string
@@ -56,24 +58,23 @@ func newStack(t testing.TB, opts options) *stack {
 		opts.Generator = "placeholder"
 	}
 	if opts.Generator == "fastsdcpu" {
-		python(t)
+		stacktest.Python(t)
 	}
 	if opts.MaxQueue == 0 {
 		opts.MaxQueue = 100000
 	}
-	s := &stack{t: t, opts: opts, dir: t.TempDir()}
-	s.rabbit = testenv.StartRabbitMQ(t)
-	s.minio = testenv.StartMinIO(t)
+	s := &stack{t: t, opts: opts, dir: t.TempDir(), svc: stacktest.Own(t)}
+	s.rabbit, s.minio = s.svc.Rabbit, s.svc.MinIO
 	var err error
 	s.s3, err = minio.New(s.minio.Endpoint, &minio.Options{
 		Creds: credentials.NewStaticV4(s.minio.AccessKey, s.minio.SecretKey, "")})
 	if err != nil {
 		t.Fatalf("minio client: %v", err)
 	}
-	port := testenv.FreePort(t)
-	s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	listen, base := stacktest.Listen(t)
+	s.base = base
 	env := append(s.common(),
-		fmt.Sprintf("LISTEN_ADDR=127.0.0.1:%d", port),
+		listen,
 		"RATE_LIMIT=0", // one client sends everything here
 		"MAX_QUEUE_LENGTH="+strconv.Itoa(opts.MaxQueue),
 	)
@@ -89,35 +90,26 @@ func newStack(t testing.TB, opts options) *stack {
 
 // common is the environment of both programs (docs/design.md §2.4).
 func (s *stack) common() []string {
-	return []string{
-		"AMQP_URL=" + s.rabbit.URL,
-		"QUEUE_NAME=" + queueName,
-		"MINIO_ENDPOINT=" + s.minio.Endpoint,
-		"MINIO_ACCESS_KEY=" + s.minio.AccessKey,
-		"MINIO_SECRET_KEY=" + s.minio.SecretKey,
-		"MINIO_BUCKET=" + bucketName,
-		"MINIO_SECURE=false",
-		"LOG_FORMAT=json",
-		"LOG_LEVEL=info",
-	}
+	return s.svc.Env("LOG_FORMAT=json", "LOG_LEVEL=info")
 }
 
 // waitReady waits until the webui's /readyz says the queue and the store
 // are reachable.
 func (s *stack) waitReady(within time.Duration) {
 	s.t.Helper()
-	c := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if r, err := c.Get(s.base + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !waitUntil(within, func() bool { return stacktest.GetJSON(s.base+"/readyz", nil) == http.StatusOK }) {
+		s.t.Fatalf("webui not ready within %s; log:\n%s", within, s.webui.tail(30))
 	}
-	s.t.Fatalf("webui not ready within %s; log:\n%s", within, s.webui.tail(30))
+}
+
+// waitUntil polls cond until it holds or within passes; it reports which.
+func waitUntil(within time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 // addWorkers starts n more workers in loop mode, each with a fake
@@ -133,7 +125,7 @@ func (s *stack) addWorkers(n int) {
 		env := append(s.common(),
 			"WORKER_NAME="+name,
 			"GENERATOR="+s.opts.Generator,
-			"FASTSDCPU_DIR="+fakeCheckout(s.t, filepath.Join(s.dir, name)),
+			"FASTSDCPU_DIR="+stacktest.FakeFastSDCPU(s.t, filepath.Join(s.dir, name)),
 			"FAKE_SD_DELAY_MS="+strconv.Itoa(s.opts.DelayMS),
 			"DEVICE=cpu",
 			"EXIT_AFTER_ONE_TASK=0", // a Deployment's loop
@@ -142,7 +134,7 @@ func (s *stack) addWorkers(n int) {
 			"METRICS_ADDR=off",
 		)
 		if s.opts.Generator == "fastsdcpu" {
-			env = append(env, "PYTHON="+python(s.t))
+			env = append(env, "PYTHON="+stacktest.Python(s.t))
 		}
 		p := runPod(s.t, name, workerBin, env, filepath.Join(s.dir, name+".log"))
 		s.t.Cleanup(func() {

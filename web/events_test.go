@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 )
 
 // sseStream reads named events from an open /events response.
@@ -181,13 +182,7 @@ func (c *chanFeed) Get(ctx context.Context, id string) (gallery.Entry, bool, err
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	stacktest.WaitFor(t, what, 30*time.Second, cond)
 }
 
 // The fleet and a running job's phase reach the browsers and the API.

@@ -16,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/store"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 )
@@ -34,10 +35,9 @@ type hostile struct {
 // startHostile runs the webui in embedded mode on a directory, or in
 // production mode on RabbitMQ and MinIO.
 func startHostile(t *testing.T, mode string) *hostile {
-	port := testenv.FreePort(t)
-	env := map[string]string{"LISTEN_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "LOG_FORMAT": "text",
-		"RESYNC_INTERVAL": "1s", "RATE_LIMIT": "0"}
-	h := &hostile{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &syncBuffer{}}
+	listen, _ := stacktest.Listen(t)
+	env := envMap([]string{listen, "LOG_FORMAT=text", "RESYNC_INTERVAL=1s", "RATE_LIMIT=0"})
+	h := &hostile{t: t}
 	switch mode {
 	case "directory":
 		data := t.TempDir()
@@ -55,11 +55,9 @@ func startHostile(t *testing.T, mode string) *hostile {
 		}
 		h.has = func(key string) bool { _, err := os.Stat(filepath.Join(dir, key)); return err == nil }
 	case "minio":
-		rabbit, mio := testenv.RabbitMQ(t), testenv.MinIO(t)
-		bucket := testenv.UniqueName("hostile")
-		for k, v := range map[string]string{"AMQP_URL": rabbit.URL, "QUEUE_NAME": testenv.UniqueName("hostile"),
-			"MINIO_ENDPOINT": mio.Endpoint, "MINIO_ACCESS_KEY": mio.AccessKey, "MINIO_SECRET_KEY": mio.SecretKey,
-			"MINIO_BUCKET": bucket} {
+		svc := stacktest.Shared(t)
+		mio, bucket := svc.MinIO, svc.Bucket
+		for k, v := range envMap(svc.Env()) {
 			env[k] = v
 		}
 		mc, err := minio.New(mio.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(mio.AccessKey, mio.SecretKey, "")})
@@ -77,12 +75,8 @@ func startHostile(t *testing.T, mode string) *hostile {
 			return err == nil
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, nil, func(k string) string { return env[k] }, io.Discard, h.stderr) }()
-	t.Cleanup(func() { stopRun(t, cancel, done) })
-	waitUp(t, h.base, done, h.stderr)
-	waitFor(t, "/readyz is ready", func() bool { return getJSON(h.base+"/readyz", nil) == http.StatusOK })
+	r := runWebUI(t, env, true)
+	h.base, h.stderr = r.base, r.stderr
 	return h
 }
 

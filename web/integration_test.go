@@ -11,23 +11,11 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/sdkeda/sdkeda/internal/gallery/gallerytest"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/store"
 )
 
-func (st *stack) getJSON(path string, into any) int {
-	st.t.Helper()
-	resp, err := http.Get(st.url + path)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if into != nil && resp.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
-			st.t.Fatal(err)
-		}
-	}
-	return resp.StatusCode
-}
+func (st *stack) getJSON(path string, into any) int { return stacktest.GetJSON(st.url+path, into) }
 
 type apiImages struct {
 	Entries []apiEntry `json:"entries"`

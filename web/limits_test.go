@@ -3,13 +3,11 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/sdkeda/sdkeda/internal/testenv"
 	"github.com/sdkeda/sdkeda/worker"
 )
 
@@ -20,26 +18,16 @@ import (
 // published for it.
 func TestMaxImagesEightEndToEnd(t *testing.T) {
 	t.Parallel()
-	rabbit, mio := testenv.RabbitMQ(t), testenv.MinIO(t)
-	port := testenv.FreePort(t)
-	env := map[string]string{
-		"AMQP_URL": rabbit.URL, "QUEUE_NAME": testenv.UniqueName("limits"),
-		"MINIO_ENDPOINT": mio.Endpoint, "MINIO_ACCESS_KEY": mio.AccessKey, "MINIO_SECRET_KEY": mio.SecretKey,
-		"MINIO_BUCKET": testenv.UniqueName("limits"), "LISTEN_ADDR": fmt.Sprintf("127.0.0.1:%d", port),
-		"MAX_IMAGES": "8",
+	env := productionEnv(t, "MAX_IMAGES=8",
 		// the worker's own
-		"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "0", "METRICS_ADDR": "off", "WORKER_NAME": "limits",
-	}
-	getenv := func(k string) string { return env[k] }
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		"GENERATOR=placeholder", "EXIT_AFTER_ONE_TASK=0", "METRICS_ADDR=off", "WORKER_NAME=limits")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr, wstderr syncBuffer
-	done, wdone := make(chan error, 1), make(chan error, 1)
-	go func() { done <- Run(ctx, nil, getenv, io.Discard, &stderr) }()
-	go func() { wdone <- worker.Run(ctx, nil, getenv, io.Discard, &wstderr) }()
-	waitUp(t, base, done, &stderr)
-	waitFor(t, "/readyz is ready", func() bool { return getJSON(base+"/readyz", nil) == http.StatusOK })
+	var wstderr syncBuffer
+	wdone := make(chan error, 1)
+	go func() { wdone <- worker.Run(ctx, nil, func(k string) string { return env[k] }, io.Discard, &wstderr) }()
+	r := runWebUI(t, env, true)
+	base := r.base
 
 	post := func(body string) (int, string) {
 		resp, err := http.Post(base+"/api/jobs", "application/json", strings.NewReader(body))
@@ -72,7 +60,8 @@ func TestMaxImagesEightEndToEnd(t *testing.T) {
 	waitFor(t, "the entry with its 8 images is in the gallery", func() bool {
 		return getJSON(base+"/api/images", &page) == http.StatusOK && len(page.Entries) == 1 && len(page.Entries[0].Images) == 8
 	})
-	stopRun(t, cancel, done)
+	r.stop()
+	cancel()
 	if err := <-wdone; err != nil {
 		t.Errorf("worker: %v", err)
 	}

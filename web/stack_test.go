@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/store/s3store"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 	"github.com/sdkeda/sdkeda/worker"
@@ -46,16 +50,16 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// startStack composes the webui's parts on the shared servers (stacktest),
+// with a queue and a bucket of the test's own, and serves them with an
+// httptest server; change adjusts the configuration first.
 func startStack(t testing.TB, change ...func(*config.WebUI)) *stack {
 	t.Helper()
-	rabbit, mio := testenv.RabbitMQ(t), testenv.MinIO(t)
+	svc := stacktest.Shared(t)
+	mio := svc.MinIO
 	ctx, cancel := context.WithCancel(context.Background())
-	st := &stack{t: t, ctx: ctx, bucket: testenv.UniqueName("webui")}
-	st.env = map[string]string{
-		"AMQP_URL": rabbit.URL, "QUEUE_NAME": testenv.UniqueName("webui"),
-		"MINIO_ENDPOINT": mio.Endpoint, "MINIO_ACCESS_KEY": mio.AccessKey, "MINIO_SECRET_KEY": mio.SecretKey,
-		"MINIO_BUCKET": st.bucket, "RATE_LIMIT": "0", "LOG_FORMAT": "text",
-	}
+	st := &stack{t: t, ctx: ctx, bucket: svc.Bucket}
+	st.env = envMap(svc.Env("RATE_LIMIT=0", "LOG_FORMAT=text"))
 	cfg, err := config.LoadWebUI(func(k string) string { return st.env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -114,33 +118,125 @@ func (st *stack) startWorker(gen worker.Generator) {
 // startWorkerUntil is startWorker; the worker stops when stop is called.
 func (st *stack) startWorkerUntil(gen worker.Generator) (stop func()) {
 	st.t.Helper()
-	env := map[string]string{"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "false",
-		"WORKER_NAME": "test-worker", "METRICS_ADDR": "off"}
-	for k, v := range st.env {
-		env[k] = v
+	return startWorker(st.t, st.env, gen, nil)
+}
+
+// productionEnv is the webui's (and a worker's) environment on the shared
+// RabbitMQ and MinIO (stacktest), with a queue and a bucket of the test's
+// own and a LISTEN_ADDR of its own; extra NAME=value entries win.
+func productionEnv(t testing.TB, extra ...string) map[string]string {
+	t.Helper()
+	listen, _ := stacktest.Listen(t)
+	return envMap(stacktest.Shared(t).Env(append([]string{listen, "RATE_LIMIT=0", "LOG_FORMAT=json"}, extra...)...))
+}
+
+// envMap turns NAME=value entries into a map; a later entry wins.
+func envMap(kv []string) map[string]string {
+	m := make(map[string]string, len(kv))
+	for _, e := range kv {
+		k, v, _ := strings.Cut(e, "=")
+		m[k] = v
 	}
-	wcfg, err := config.LoadWorker(func(k string) string { return env[k] })
+	return m
+}
+
+// startWorker runs a worker in this process on env's queue and bucket, on
+// connections of its own, with gen (the placeholder when nil), logging JSON
+// to log (nowhere when nil), until stop is called or the test ends.
+func startWorker(t testing.TB, env map[string]string, gen worker.Generator, log io.Writer) (stop func()) {
+	t.Helper()
+	wenv := map[string]string{"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "false",
+		"WORKER_NAME": "test-worker", "METRICS_ADDR": "off"}
+	for k, v := range env {
+		if _, ok := wenv[k]; !ok {
+			wenv[k] = v
+		}
+	}
+	cfg, err := config.LoadWorker(func(k string) string { return wenv[k] })
 	if err != nil {
-		st.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if gen == nil {
 		gen = worker.Placeholder{}
 	}
-	wq, err := rabbitmq.Open(st.ctx, wcfg.AMQPURL, queue.Options{Name: wcfg.QueueName}, testLogger(st.t))
-	if err != nil {
-		st.t.Fatal(err)
+	logger := testLogger(t)
+	if log != nil {
+		logger = slog.New(slog.NewJSONHandler(log, nil))
 	}
-	w := worker.New(wcfg, worker.Deps{Consume: wq.Consume, Status: wq, Store: st.s, Generator: gen, Log: testLogger(st.t)})
-	ctx, cancel := context.WithCancel(st.ctx)
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures}
+	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, opts, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := s3store.Open(ctx, s3store.Config{Endpoint: cfg.MinioEndpoint, AccessKey: cfg.MinioAccessKey,
+		SecretKey: cfg.MinioSecretKey, Bucket: cfg.MinioBucket}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(cfg, worker.Deps{Consume: q.Consume, Status: q, Store: s, Generator: gen, Log: logger})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := w.Run(ctx); err != nil {
-			st.t.Errorf("worker: %v", err)
+			t.Errorf("worker: %v", err)
 		}
 	}()
 	var once sync.Once
-	return func() { once.Do(func() { cancel(); <-done; _ = wq.Close() }) }
+	stop = func() { once.Do(func() { cancel(); <-done; _ = q.Close() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// running is the whole webui (Run) in this process.
+type running struct {
+	base           string
+	stdout, stderr *syncBuffer
+	stop           func() // ends Run and checks that it returned nil; also at the test's end
+}
+
+// runWebUI runs Run with env until the test ends and waits until it
+// answers /healthz, and /readyz too when ready.
+func runWebUI(t *testing.T, env map[string]string, ready bool) *running {
+	t.Helper()
+	r := &running{base: "http://" + env["LISTEN_ADDR"], stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	var runErr error
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		runErr = Run(ctx, nil, func(k string) string { return env[k] }, r.stdout, r.stderr)
+	}()
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-exited:
+				if runErr != nil {
+					t.Errorf("Run: %v", runErr)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("Run did not stop within 30s of its context ending")
+			}
+		})
+	}
+	t.Cleanup(r.stop)
+	paths := []string{"/healthz"}
+	if ready {
+		paths = append(paths, "/readyz")
+	}
+	for _, path := range paths {
+		stacktest.WaitFor(t, path+" answers", 60*time.Second, func() bool {
+			select {
+			case <-exited:
+				t.Fatalf("Run returned early: %v\n%s", runErr, r.stderr.String())
+			default:
+			}
+			return stacktest.GetJSON(r.base+path, nil) == http.StatusOK
+		})
+	}
+	return r
 }
 
 // slowGenerator lets the browser see a job queued and running.

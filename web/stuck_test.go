@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -20,11 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/job"
-	"github.com/sdkeda/sdkeda/internal/queue"
-	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
-	"github.com/sdkeda/sdkeda/internal/store/s3store"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 	"github.com/sdkeda/sdkeda/worker"
 )
@@ -217,8 +213,9 @@ func TestNoCardStuckWhenJobsFailWhileEmbeddedModeStarts(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	env := map[string]string{"LISTEN_ADDR": freeLoopback(t), "DATA_DIR": t.TempDir(), "GENERATOR": "fastsdcpu",
-		"FASTSDCPU_DIR": checkout, "PYTHON": falseBin, "MAX_FAILURES": "1", "RATE_LIMIT": "0", "LOG_FORMAT": "json"}
+	listen, _ := stacktest.Listen(t)
+	env := envMap([]string{listen, "DATA_DIR=" + t.TempDir(), "GENERATOR=fastsdcpu",
+		"FASTSDCPU_DIR=" + checkout, "PYTHON=" + falseBin, "MAX_FAILURES=1", "RATE_LIMIT=0", "LOG_FORMAT=json"})
 	runDoomed(t, env, nil)
 }
 
@@ -226,7 +223,7 @@ func TestNoCardStuckWhenJobsFailWhileEmbeddedModeStarts(t *testing.T) {
 // every job at once, running before the webui starts.
 func TestNoCardStuckWhenJobsFailWhileTheWebUIStarts(t *testing.T) {
 	t.Parallel()
-	st := productionEnv(t)
+	st := productionEnv(t, "MAX_FAILURES=1", "RESYNC_INTERVAL=1s")
 	var workerLog syncBuffer
 	startWorker(t, st, failAtOnce{}, &workerLog)
 	runDoomed(t, st, &workerLog)
@@ -261,61 +258,6 @@ func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer) {
 
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
 
-func freeLoopback(t *testing.T) string {
-	return fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-}
-
-// productionEnv is the webui's environment on the shared RabbitMQ and
-// MinIO, with a queue and a bucket of the test's own and MAX_FAILURES=1.
-func productionEnv(t *testing.T) map[string]string {
-	t.Helper()
-	rabbit, mio := testenv.RabbitMQ(t), testenv.MinIO(t)
-	return map[string]string{
-		"AMQP_URL": rabbit.URL, "QUEUE_NAME": testenv.UniqueName("stuck"), "MAX_FAILURES": "1",
-		"MINIO_ENDPOINT": mio.Endpoint, "MINIO_ACCESS_KEY": mio.AccessKey, "MINIO_SECRET_KEY": mio.SecretKey,
-		"MINIO_BUCKET": testenv.UniqueName("stuck"), "LISTEN_ADDR": freeLoopback(t), "RATE_LIMIT": "0",
-		"LOG_FORMAT": "json", "RESYNC_INTERVAL": "1s",
-	}
-}
-
-// startWorker runs a worker in this process against env's queue and
-// bucket, on connections of its own, with gen, logging JSON to log.
-func startWorker(t *testing.T, env map[string]string, gen worker.Generator, log io.Writer) {
-	t.Helper()
-	wenv := map[string]string{"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "false",
-		"WORKER_NAME": "test-worker", "METRICS_ADDR": "off"}
-	for k, v := range env {
-		if _, ok := wenv[k]; !ok {
-			wenv[k] = v
-		}
-	}
-	cfg, err := config.LoadWorker(func(k string) string { return wenv[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	opts := queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures}
-	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, opts, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := s3store.Open(ctx, s3store.Config{Endpoint: cfg.MinioEndpoint, AccessKey: cfg.MinioAccessKey,
-		SecretKey: cfg.MinioSecretKey, Bucket: cfg.MinioBucket}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := worker.New(cfg, worker.Deps{Consume: q.Consume, Status: q, Store: s, Generator: gen,
-		Log: slog.New(slog.NewJSONHandler(log, nil))})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := w.Run(ctx); err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done; _ = q.Close() })
-}
-
 // gated fails every job at once, but only after open is closed.
 type gated struct {
 	worker.Placeholder
@@ -337,7 +279,7 @@ func (g gated) Generate(ctx context.Context, _ job.Message, _ string) (worker.Re
 // must still end every card within 2 s of the worker's decision.
 func TestNoCardStuckWhenTheStatusSubscriptionReconnects(t *testing.T) {
 	t.Parallel()
-	env := productionEnv(t)
+	env := productionEnv(t, "MAX_FAILURES=1", "RESYNC_INTERVAL=1s")
 	u, err := url.Parse(env["AMQP_URL"])
 	if err != nil {
 		t.Fatal(err)

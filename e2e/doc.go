@@ -1,8 +1,9 @@
 // Package e2e holds the end-to-end benchmarks and the fault suite of the
 // whole product: the webui and N workers run as real processes (built once
 // per test binary with `go build`) against a real RabbitMQ and MinIO on
-// loopback (internal/testenv), and are driven over HTTP and SSE like a
-// browser would.
+// loopback, each benchmark with servers of its own (internal/stacktest, the
+// harness every whole-stack test uses), and are driven over HTTP and SSE
+// like a browser would.
 //
 //   - BenchmarkPipelineOverhead: POST /api/jobs to the SSE `done` event and
 //     to the gallery entry, minus the generator's own time, with 1 and 4

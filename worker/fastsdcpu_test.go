@@ -6,51 +6,23 @@ import (
 	"encoding/json"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/sdkeda/sdkeda/internal/job"
-	"github.com/sdkeda/sdkeda/internal/testenv"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 )
 
-var (
-	pythonOnce sync.Once
-	pythonPath string
-)
+// python is the real interpreter behind `python3` (stacktest).
+func python(t testing.TB) string { t.Helper(); return stacktest.Python(t) }
 
-// python is the real interpreter behind `python3` (a pyenv shim costs
-// hundreds of milliseconds per start).
-func python(t testing.TB) string {
-	t.Helper()
-	pythonOnce.Do(func() {
-		out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-		if err == nil {
-			pythonPath = strings.TrimSpace(string(out))
-		}
-	})
-	if pythonPath == "" {
-		testenv.Unavailable(t, "python3 is not installed (the fake fastsdcpu CLI needs it)")
-	}
-	return pythonPath
-}
-
-// fakeCheckout copies the stand-in fastsdcpu tree (testdata/fastsdcpu: the
-// CLI and the modules the warm driver imports) into a directory of the
-// test's own: results/ belongs to one checkout.
-func fakeCheckout(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "fastsdcpu"))); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+// fakeCheckout is a stand-in fastsdcpu checkout of the test's own
+// (stacktest): results/ belongs to one checkout.
+func fakeCheckout(t testing.TB) string { t.Helper(); return stacktest.FakeFastSDCPU(t, "") }
 
 func fakeCLI(t *testing.T, env ...string) (*FastSDCPU, string) {
 	t.Helper()

@@ -14,46 +14,48 @@ import (
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/store"
 	"github.com/sdkeda/sdkeda/internal/store/s3store"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 )
 
-// itest is one integration test's world: its own queue on the shared
-// RabbitMQ, its own bucket on a MinIO, a fake fastsdcpu checkout, and clients
-// of its own to look at both.
+// itest is one integration test's world (stacktest): its own queue on the
+// shared RabbitMQ, its own bucket on a MinIO, a stand-in fastsdcpu checkout,
+// and clients of its own to look at both.
 type itest struct {
 	t        testing.TB
+	svc      *stacktest.Services
 	rabbit   string
 	opts     queue.Options
-	minio    *testenv.Minio
-	bucket   string
 	checkout string
 	argv     string // the fake CLI's argv log
 	q        *rabbitmq.Queue
 	st       *s3store.Store
 }
 
+// newITest makes the world on the shared servers, or on the MinIO m when it
+// is not nil (a test that stops it).
 func newITest(t testing.TB, m *testenv.Minio, opts queue.Options) *itest {
 	t.Helper()
-	r := testenv.RabbitMQ(t)
-	if m == nil {
-		m = testenv.MinIO(t)
+	svc := stacktest.Shared(t)
+	if m != nil {
+		svc.MinIO = m
 	}
-	opts.Name = testenv.UniqueName("tasks")
-	it := &itest{t: t, rabbit: r.URL, opts: opts.Defaults(), minio: m, bucket: testenv.UniqueName("images"),
-		checkout: fakeCheckout(t)}
+	opts.Name = svc.Queue
+	it := &itest{t: t, svc: svc, rabbit: svc.Rabbit.URL, opts: opts.Defaults(), checkout: stacktest.FakeFastSDCPU(t, "")}
 	it.argv = filepath.Join(t.TempDir(), "argv.jsonl")
 	ctx := ctxT(t, 60*time.Second)
 	var err error
 	// Opening the queue declares the topology, so publishing works before
 	// any worker started.
-	if it.q, err = rabbitmq.Open(ctx, r.URL, it.opts, testLogger(t)); err != nil {
+	if it.q, err = rabbitmq.Open(ctx, it.rabbit, it.opts, testLogger(t)); err != nil {
 		t.Fatalf("open queue: %v", err)
 	}
 	t.Cleanup(func() { it.q.Close() })
-	if it.st, err = s3store.Open(ctx, s3store.Config{Endpoint: m.Endpoint, AccessKey: m.AccessKey,
-		SecretKey: m.SecretKey, Bucket: it.bucket}, testLogger(t)); err != nil {
+	mio := svc.MinIO
+	if it.st, err = s3store.Open(ctx, s3store.Config{Endpoint: mio.Endpoint, AccessKey: mio.AccessKey,
+		SecretKey: mio.SecretKey, Bucket: svc.Bucket}, testLogger(t)); err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	return it
@@ -61,28 +63,19 @@ func newITest(t testing.TB, m *testenv.Minio, opts queue.Options) *itest {
 
 // env is the worker's environment; extra NAME=value pairs come last and win.
 func (it *itest) env(extra ...string) []string {
-	env := []string{
-		"AMQP_URL=" + it.rabbit,
-		"QUEUE_NAME=" + it.opts.Name,
+	env := it.svc.Env(
 		fmt.Sprintf("DELIVERY_LIMIT=%d", it.opts.DeliveryLimit),
-		fmt.Sprintf("MAX_FAILURES=%d", it.opts.MaxFailures),
-		"MINIO_ENDPOINT=" + it.minio.Endpoint,
-		"MINIO_ACCESS_KEY=" + it.minio.AccessKey,
-		"MINIO_SECRET_KEY=" + it.minio.SecretKey,
-		"MINIO_BUCKET=" + it.bucket,
-		"MINIO_SECURE=false",
-		"GENERATOR=fastsdcpu",
-		"FASTSDCPU_DIR=" + it.checkout,
-		"PYTHON=" + python(it.t),
-		"DEVICE=cpu",
+		fmt.Sprintf("MAX_FAILURES=%d", it.opts.MaxFailures))
+	env = append(env, stacktest.FakeEnv(it.t, it.checkout)...)
+	env = append(env,
 		"EXIT_AFTER_ONE_TASK=0",
 		"JOB_TIMEOUT=2m",
 		"SHUTDOWN_GRACE=1m",
 		"EMPTY_QUEUE_WAIT=30s",
 		"METRICS_ADDR=off",
 		"LOG_LEVEL=debug",
-		"FAKE_SD_ARGV_LOG=" + it.argv,
-	}
+		"FAKE_SD_ARGV_LOG="+it.argv,
+	)
 	return append(env, extra...)
 }
 

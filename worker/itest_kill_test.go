@@ -61,7 +61,7 @@ func TestKill9WorkersAndGeneratorsLosesAndDoublesNothing(t *testing.T) {
 		if (workerKills+genKills)%2 == 1 && !gone(pid) && syscall.Kill(pid, syscall.SIGKILL) == nil {
 			genKills++ // the worker sees a failed generator and retries the job
 		} else {
-			if err := syscall.Kill(w.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			if err := syscall.Kill(w.Pid(), syscall.SIGKILL); err != nil {
 				t.Fatalf("kill worker: %v", err)
 			}
 			w.wait(30 * time.Second)

@@ -5,13 +5,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 )
 
@@ -32,77 +32,46 @@ func TestMain(m *testing.M) {
 	testenv.Main(m)
 }
 
-// proc is a worker process started by a test.
+// proc is a worker process started by a test: the real program, run by
+// stacktest from this test binary.
 type proc struct {
-	t      testing.TB
-	name   string
-	cmd    *exec.Cmd
-	out    *syncBuffer
-	exited chan struct{}
-	err    error
+	*stacktest.Proc
+	t   testing.TB
+	out procLog
 }
+
+// procLog is a process's output so far.
+type procLog struct{ p *stacktest.Proc }
+
+func (l procLog) String() string { return l.p.Log() }
 
 // startProc runs the worker program with env (NAME=value) added.
 func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1", "WORKER_NAME="+name)
-	cmd.Env = append(cmd.Env, env...)
-	p := &proc{t: t, name: name, cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	// Dies with the test binary, like the servers of testenv.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start worker: %v", err)
-	}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() || os.Getenv("SDKEDA_TEST_WORKER_LOGS") != "" {
-			t.Logf("--- output of %s:\n%s", name, p.out.String())
-		}
-	})
-	return p
+	sp := stacktest.Start(t, stacktest.Spec{Name: name, Bin: os.Args[0], Args: args,
+		Env: append([]string{childEnv + "=1", "WORKER_NAME=" + name}, env...)})
+	return &proc{Proc: sp, t: t, out: procLog{sp}}
 }
 
 // wait waits for the exit and returns its error (nil for status 0).
 func (p *proc) wait(within time.Duration) error {
 	p.t.Helper()
-	select {
-	case <-p.exited:
-		return p.err
-	case <-time.After(within):
-		p.t.Fatalf("%s did not exit within %s", p.name, within)
-		return nil
-	}
+	return p.Wait(p.t, within)
 }
 
-func (p *proc) running() bool {
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (p *proc) running() bool { return p.Running() }
 
 func (p *proc) signal(sig syscall.Signal) {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatalf("signal %s: %v", p.name, err)
+	if err := p.Signal(sig); err != nil {
+		p.t.Fatalf("signal %s: %v", p.Name, err)
 	}
 }
 
 // waitLog waits until the output contains s.
 func (p *proc) waitLog(s string) {
 	p.t.Helper()
-	waitFor(p.t, fmt.Sprintf("%q in the log of %s", s, p.name), func() bool {
-		return strings.Contains(p.out.String(), s)
-	})
+	p.WaitLog(p.t, s, 90*time.Second)
 }
 
 type syncBuffer = testenv.Buffer

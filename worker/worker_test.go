@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
+	"github.com/sdkeda/sdkeda/internal/stacktest"
 )
 
 const jobID = "0b6b1bd4-2a4e-4f7e-9e2d-6f3c8a3e5b11"
@@ -248,11 +249,5 @@ func (d *staleDelivery) Ack(context.Context) error { d.acks++; return queue.ErrS
 
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second) // generous: CI machines are slow and shared
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	stacktest.WaitFor(t, what, 90*time.Second, cond) // generous: CI machines are slow and shared
 }

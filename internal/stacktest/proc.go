@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sdkeda/sdkeda/internal/testenv"
 )
 
 // Spec is one program to run.
@@ -156,14 +158,4 @@ func (p *Proc) WaitLog(t testing.TB, s string, within time.Duration) {
 }
 
 // Tail is the last n lines of the file at path.
-func Tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func Tail(path string, n int) string { return testenv.Tail(path, n) }

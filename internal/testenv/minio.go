@@ -128,7 +128,7 @@ func (m *Minio) Start() error {
 	}
 	if err := waitHTTP("http://"+m.Endpoint+"/minio/health/ready", 60*time.Second, p.exited); err != nil {
 		p.stop(syscall.SIGKILL, time.Second)
-		return fmt.Errorf("%w; log:\n%s", err, tail(p.log, 20))
+		return fmt.Errorf("%w; log:\n%s", err, Tail(p.log, 20))
 	}
 	m.p = p
 	return nil

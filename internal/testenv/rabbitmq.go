@@ -139,7 +139,7 @@ func (r *Rabbit) Start() error {
 	}
 	if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", r.port), 90*time.Second, p.exited); err != nil {
 		p.stop(syscall.SIGKILL, time.Second)
-		return fmt.Errorf("%w; log:\n%s", err, tail(p.log, 20))
+		return fmt.Errorf("%w; log:\n%s", err, Tail(p.log, 20))
 	}
 	r.p = p
 	return nil

@@ -201,8 +201,9 @@ func (p *proc) stop(sig syscall.Signal, grace time.Duration) {
 	}
 }
 
-// tail returns the last lines of the process log, for failure messages.
-func tail(path string, n int) string {
+// Tail returns the last n lines of the file at path (a process's log), for
+// failure messages.
+func Tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""

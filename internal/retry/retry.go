@@ -35,6 +35,11 @@ var (
 	// Upload retries a worker's upload to the store: a store that is down for
 	// a while costs the job time, not the job; at most every 5 s.
 	Upload Policy = func() *backoff.ExponentialBackOff { return policy(200*time.Millisecond, 5*time.Second) }
+
+	// Restart restarts the embedded mode's in-process worker after a crash,
+	// as Kubernetes restarts a pod: at once, then backing off to 30 s so a
+	// worker that crashes at every start does not spin.
+	Restart Policy = func() *backoff.ExponentialBackOff { return policy(100*time.Millisecond, 30*time.Second) }
 )
 
 func policy(initial, maxInterval time.Duration) *backoff.ExponentialBackOff {

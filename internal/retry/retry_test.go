@@ -11,7 +11,7 @@ import (
 
 func TestPoliciesNeverStopBySelfAndStayBounded(t *testing.T) {
 	t.Parallel()
-	for name, p := range map[string]Policy{"Connect": Connect, "Reopen": Reopen, "Upload": Upload} {
+	for name, p := range map[string]Policy{"Connect": Connect, "Reopen": Reopen, "Upload": Upload, "Restart": Restart} {
 		b := p()
 		first := b.NextBackOff()
 		var most time.Duration

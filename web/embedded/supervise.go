@@ -9,8 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/memq"
+	"github.com/sdkeda/sdkeda/internal/retry"
 )
 
 // supervisor keeps the in-process worker running, as Kubernetes restarts a
@@ -29,12 +32,6 @@ type supervisor struct {
 	consumers []*memq.Consumer // of the current run
 }
 
-// Backoff between restarts, doubling up to the maximum.
-const (
-	restartMin = 100 * time.Millisecond
-	restartMax = 30 * time.Second
-)
-
 // consume is the worker's Deps.Consume: it remembers the consumers so a
 // crash can return their deliveries.
 func (s *supervisor) consume(ctx context.Context) (queue.Consumer, error) {
@@ -51,28 +48,30 @@ func (s *supervisor) consume(ctx context.Context) (queue.Consumer, error) {
 // run calls run until ctx ends, restarting it after a crash. It returns nil
 // once ctx has ended and run returned, or an error if the queue is closed
 // under a running worker.
+// Restarts back off by the policy retry.Restart.
 func (s *supervisor) run(ctx context.Context, run func(context.Context) error) error {
-	wait := restartMin
-	for {
+	err := retry.Do(ctx, retry.Restart, func() error {
 		err := s.once(ctx, run)
 		// Whatever happened, the consumers of that run are finished: kill
 		// them so an unsettled delivery is returned, not stranded. After a
 		// clean return this changes nothing (all is settled and stopped).
 		s.killAll()
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return nil
+		case errors.Is(err, queue.ErrClosed):
+			return backoff.Permanent(fmt.Errorf("embedded: worker: %w", err))
+		case err == nil:
+			err = errors.New("returned before its context ended")
 		}
-		if errors.Is(err, queue.ErrClosed) {
-			return fmt.Errorf("embedded: worker: %w", err)
-		}
-		s.log.Error("worker stopped unexpectedly; restarting it", "err", err, "restart_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, restartMax)
+		return err
+	}, func(err error, wait time.Duration) {
+		s.log.Error("worker stopped unexpectedly; restarting it", "err", err, "restart_in", wait.Round(time.Millisecond))
+	})
+	if ctx.Err() != nil {
+		return nil
 	}
+	return err
 }
 
 // once runs the worker one time, turning a panic into an error.

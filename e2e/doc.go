@@ -15,6 +15,13 @@
 //   - TestFaults: kill -9 of workers, a RabbitMQ restart and MinIO down for
 //     10 s during a run; nothing lost, nothing doubled. A short form runs in
 //     `go test ./...`; `make chaos` runs the long one (E2E_CHAOS_JOBS=200).
+//   - TestTwoWebuis (deploy/components/ha): two webui processes on one
+//     RabbitMQ and one MinIO both show every job's status, from queued to
+//     done, and every gallery entry, also paging with each other's cursors.
+//   - TestRabbitNodeLoss (deploy/rabbitmq-ha): a three-node RabbitMQ
+//     cluster (testenv.StartRabbitCluster) behind a stand-in for its Service
+//     loses the node leading `tasks` while jobs are queued and running;
+//     submissions go on; nothing lost, nothing doubled.
 //
 // The benchmarks write their figures to docs/benchmarks.md and the numbers
 // of its charts to docs/bench-*.json; `make plots` (the last step of `make

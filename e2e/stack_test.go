@@ -31,20 +31,24 @@ type options struct {
 	DelayMS   int
 	// MaxQueue is the webui's MAX_QUEUE_LENGTH (0: 100,000, no backpressure).
 	MaxQueue int
+	// RabbitNodes > 1: a RabbitMQ cluster of that many nodes behind a
+	// loopback stand-in for its Service (s.cluster) instead of one node.
+	RabbitNodes int
 }
 
 // stack is the whole product on loopback: RabbitMQ, MinIO, one webui and
 // any number of workers, each program a real process kept running by a pod.
 type stack struct {
-	t      testing.TB
-	opts   options
-	svc    *stacktest.Services
-	rabbit *testenv.Rabbit
-	minio  *testenv.Minio
-	dir    string
-	base   string // http://127.0.0.1:PORT of the webui
-	webui  *pod
-	s3     *minio.Client
+	t       testing.TB
+	opts    options
+	svc     *stacktest.Services
+	cluster *testenv.RabbitCluster // with RabbitNodes > 1
+	rabbit  *testenv.Rabbit
+	minio   *testenv.Minio
+	dir     string
+	base    string // http://127.0.0.1:PORT of the webui
+	webui   *pod
+	s3      *minio.Client
 
 	mu      sync.Mutex
 	workers []*pod
@@ -63,7 +67,13 @@ func newStack(t testing.TB, opts options) *stack {
 	if opts.MaxQueue == 0 {
 		opts.MaxQueue = 100000
 	}
-	s := &stack{t: t, opts: opts, dir: t.TempDir(), svc: stacktest.Own(t)}
+	s := &stack{t: t, opts: opts, dir: t.TempDir()}
+	if opts.RabbitNodes > 1 {
+		s.cluster = testenv.StartRabbitCluster(t, opts.RabbitNodes)
+		s.svc = &stacktest.Services{Rabbit: s.cluster.Front(), MinIO: testenv.StartMinIO(t), Queue: queueName, Bucket: bucketName}
+	} else {
+		s.svc = stacktest.Own(t)
+	}
 	s.rabbit, s.minio = s.svc.Rabbit, s.svc.MinIO
 	var err error
 	s.s3, err = minio.New(s.minio.Endpoint, &minio.Options{

@@ -12,7 +12,8 @@ import (
 
 // Rabbit is a RabbitMQ node for tests.
 type Rabbit struct {
-	URL string // amqp://guest:guest@127.0.0.1:PORT/
+	URL  string // amqp://guest:guest@127.0.0.1:PORT/
+	Node string // its Erlang node name, for rabbitmqctl -n
 
 	mu       sync.Mutex
 	p        *proc
@@ -65,7 +66,16 @@ func StartRabbitMQ(t testing.TB) *Rabbit {
 	return r
 }
 
-func newRabbit() (*Rabbit, error) {
+func newRabbit() (*Rabbit, error) { return newRabbitNode(nodeOptions{}) }
+
+// nodeOptions are what a node of a cluster needs beyond a lone node.
+type nodeOptions struct {
+	home     string // HOME: where the shared Erlang cookie is ($HOME/.erlang.cookie)
+	conf     string // more rabbitmq.conf lines
+	advanced string // advanced.config (Erlang terms)
+}
+
+func newRabbitNode(o nodeOptions) (*Rabbit, error) {
 	// The Debian wrapper on PATH switches to the rabbitmq user, who cannot
 	// write our temp dir: run the real script as ourselves.
 	bin := lookBin(rabbitBin)
@@ -88,7 +98,7 @@ func newRabbit() (*Rabbit, error) {
 		return nil, err
 	}
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n"+
-		"log.console = true\nlog.console.level = warning\nlog.file = false\n", port)
+		"log.console = true\nlog.console.level = warning\nlog.file = false\n", port) + o.conf
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
@@ -100,8 +110,9 @@ func newRabbit() (*Rabbit, error) {
 	}
 	node := fmt.Sprintf("sdtest-%d-%d@localhost", os.Getpid(), port)
 	r := &Rabbit{
-		URL: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port),
-		bin: bin, dir: dir, port: port,
+		URL:  fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port),
+		Node: node,
+		bin:  bin, dir: dir, port: port,
 		env: []string{
 			"RABBITMQ_NODENAME=" + node,
 			fmt.Sprintf("RABBITMQ_NODE_PORT=%d", port),
@@ -114,6 +125,16 @@ func newRabbit() (*Rabbit, error) {
 			"RABBITMQ_PID_FILE=" + filepath.Join(dir, "pid"),
 			"ERL_CRASH_DUMP=" + filepath.Join(dir, "erl_crash.dump"),
 		},
+	}
+	if o.home != "" {
+		r.env = append(r.env, "HOME="+o.home)
+	}
+	if o.advanced != "" {
+		path := filepath.Join(dir, "advanced.config")
+		if err := os.WriteFile(path, []byte(o.advanced), 0o644); err != nil {
+			return nil, err
+		}
+		r.env = append(r.env, "RABBITMQ_ADVANCED_CONFIG_FILE="+path)
 	}
 	if err := r.Start(); err != nil {
 		r.cleanup()

@@ -6,6 +6,8 @@
 // by every test, each with its own queue or bucket; a test that must stop or
 // restart a server starts a dedicated one (StartRabbitMQ, StartMinIO). When
 // AMQP_URL or MINIO_ENDPOINT are set, the shared servers are those.
+// StartRabbitCluster starts a RabbitMQ cluster of several nodes behind a
+// Service, a loopback stand-in for a Kubernetes Service.
 //
 // A missing service skips the test on a developer machine with the command
 // that installs it, and fails it under CI=true: CI never skips quietly.

@@ -78,7 +78,11 @@ func (q *Queue) Publish(ctx context.Context, m queue.Message) error {
 // ctx allows): a job is then queued once or twice, never lost. Twice is
 // harmless: the job id names its objects, so a second run overwrites them
 // (docs/design.md §2.3), and the caller is never told "failed" about a job that
-// will run. A nack is the broker's clear refusal: an error, not retried.
+// will run. A nack is the broker's clear refusal: an error, not retried; the
+// link is renewed after one, because RabbitMQ goes on refusing on a channel
+// that first published to a quorum queue while the queue had no leader (a
+// channel opened during the election that follows a node loss), where a new
+// channel reaches the new leader. Nothing else nacks here (no length limit).
 func (q *Queue) publish(ctx context.Context, exchange, key string, p amqp.Publishing) error {
 	ctx, cancel := context.WithTimeout(ctx, q.opts.ConfirmWait)
 	defer cancel()
@@ -104,6 +108,7 @@ func (q *Queue) publish(ctx context.Context, exchange, key string, p amqp.Publis
 		case !ok && l.ch.IsClosed():
 			continue // the link died, which resolves every pending confirm as false
 		case !ok:
+			l.conn.Close() // the session dials a fresh link for the next publish
 			return fmt.Errorf("%w: the broker refused it (nack)", queue.ErrUnconfirmed)
 		}
 		return nil

@@ -29,9 +29,10 @@ type meta struct {
 	Worker            string    `json:"worker"`
 	Attempt           int       `json:"attempt"`
 	StartedAt         time.Time `json:"started_at"`
-	FinishedAt        time.Time `json:"finished_at"` // end of generation
-	GenerationSeconds float64   `json:"generation_seconds"`
-	UploadSeconds     float64   `json:"upload_seconds"` // the images
+	FinishedAt        time.Time `json:"finished_at"`        // end of generation
+	GenerationSeconds float64   `json:"generation_seconds"` // the generator's own time, a load left out
+	ModelLoadSeconds  float64   `json:"model_load_seconds"` // when the job paid a pipeline build
+	UploadSeconds     float64   `json:"upload_seconds"`     // the images
 }
 
 // objects lists the bucket by job id: <id>.json and <id>-<n>.png.

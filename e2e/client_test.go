@@ -28,8 +28,9 @@ func newClient(base string, conns int) *client {
 
 // spec is a job as submitted: what its entry must hold.
 type spec struct {
-	Prompt string
-	Count  int
+	Prompt        string
+	Count         int
+	Width, Height int // 0: the generator's default
 }
 
 // submission is the outcome of one POST /api/jobs.
@@ -46,14 +47,18 @@ type submission struct {
 // submit posts one job and returns what came back.
 func (c *client) submit(ctx context.Context, s spec) submission {
 	out := submission{Spec: s, Sent: time.Now()}
-	body, _ := json.Marshal(map[string]any{"prompt": s.Prompt, "count": s.Count})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/jobs", bytes.NewReader(body))
+	req := map[string]any{"prompt": s.Prompt, "count": s.Count}
+	if s.Width != 0 {
+		req["width"], req["height"] = s.Width, s.Height
+	}
+	body, _ := json.Marshal(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/jobs", bytes.NewReader(body))
 	if err != nil {
 		out.Err = err
 		return out
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(hreq)
 	if err != nil {
 		out.Err = fmt.Errorf("post /api/jobs: %w", err)
 		out.RTT = time.Since(out.Sent)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,10 +26,13 @@ const (
 
 // options shape a stack.
 type options struct {
-	// Generator is "placeholder" (a few ms, no process) or "fastsdcpu" (the
-	// fake CLI, a Python process per job, sleeping DelayMS).
+	// Generator is "placeholder" (a few ms, no process), "fastsdcpu" (the
+	// stand-in CLI, a Python process per job, sleeping DelayMS per job and
+	// ImageMS per image) or "fastsdcpu-warm" (the warm driver on the
+	// stand-in, one Python process per worker).
 	Generator string
 	DelayMS   int
+	ImageMS   int
 	// MaxQueue is the webui's MAX_QUEUE_LENGTH (0: 100,000, no backpressure).
 	MaxQueue int
 	// RabbitNodes > 1: a RabbitMQ cluster of that many nodes behind a
@@ -61,7 +65,7 @@ func newStack(t testing.TB, opts options) *stack {
 	if opts.Generator == "" {
 		opts.Generator = "placeholder"
 	}
-	if opts.Generator == "fastsdcpu" {
+	if strings.HasPrefix(opts.Generator, "fastsdcpu") {
 		stacktest.Python(t)
 	}
 	if opts.MaxQueue == 0 {
@@ -137,13 +141,14 @@ func (s *stack) addWorkers(n int) {
 			"GENERATOR="+s.opts.Generator,
 			"FASTSDCPU_DIR="+stacktest.FakeFastSDCPU(s.t, filepath.Join(s.dir, name)),
 			"FAKE_SD_DELAY_MS="+strconv.Itoa(s.opts.DelayMS),
+			"FAKE_DELAY_MS="+strconv.Itoa(s.opts.ImageMS),
 			"DEVICE=cpu",
 			"EXIT_AFTER_ONE_TASK=0", // a Deployment's loop
 			"JOB_TIMEOUT=2m",
 			"SHUTDOWN_GRACE=10s",
 			"METRICS_ADDR=off",
 		)
-		if s.opts.Generator == "fastsdcpu" {
+		if strings.HasPrefix(s.opts.Generator, "fastsdcpu") {
 			env = append(env, "PYTHON="+stacktest.Python(s.t))
 		}
 		p := runPod(s.t, name, workerBin, env, filepath.Join(s.dir, name+".log"))

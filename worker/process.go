@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/store"
@@ -258,12 +260,16 @@ func (w *Worker) run(ctx context.Context, m job.Message, attempt int, start time
 	defer ucancel()
 	u := uploader{st: w.d.Store, log: loggerFrom(ctx)}
 	objects := make([]string, 0, len(res.Images)+1)
+	// The images go up side by side (each PUT waits mostly for the store's
+	// write), the JSON only once they are all stored.
+	var g errgroup.Group
 	for i, path := range res.Images {
 		key := store.ImageKey(m.ID, i+1)
-		if err := u.putFile(uctx, key, path, store.TypePNG); err != nil {
-			return jobOutput{}, w.uploadFailure(ctx, err)
-		}
 		objects = append(objects, key)
+		g.Go(func() error { return u.putFile(uctx, key, path, store.TypePNG) })
+	}
+	if err := g.Wait(); err != nil {
+		return jobOutput{}, w.uploadFailure(ctx, err)
 	}
 	t.imagesUp = time.Since(genDone)
 	meta := res.Metadata

@@ -102,3 +102,44 @@ func TestPlacesInLineAreTheOrderTheWorkerTakes(t *testing.T) {
 		}
 	}
 }
+
+// The real worker's events fill what the page will show: the job's phases
+// in order, its seed and durations, and the worker in the fleet table.
+func TestWorkerEventsFillPhasesAndTheFleet(t *testing.T) {
+	t.Parallel()
+	st := startStack(t)
+	events := openEvents(t, st.ctx, st.url)
+	st.startWorker(slowGenerator{delay: 200 * time.Millisecond})
+	waitFor(t, "the worker is in the fleet", func() bool {
+		f := st.app.jobs.Fleet()
+		return len(f.Workers) == 1 && f.Workers[0].Name == "test-worker" && f.Workers[0].State == job.WorkerIdle && f.Depth == 0
+	})
+	events.next("fleet", 10*time.Second, func(d string) bool { return strings.Contains(d, `"idle":1`) })
+
+	resp, err := http.Post(st.url+"/api/jobs", "application/json", strings.NewReader(`{"prompt":"a phased dog"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted struct{ Jobs []apiJobRef }
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	resp.Body.Close()
+	id := accepted.Jobs[0].ID
+	var phases []string
+	events.next("job", 30*time.Second, func(data string) bool {
+		d := jobData(t, data)
+		if d.ID == id && d.Phase != "" && (len(phases) == 0 || phases[len(phases)-1] != d.Phase) {
+			phases = append(phases, d.Phase)
+		}
+		return d.ID == id && d.Status == "done"
+	})
+	if !slices.Equal(phases, []string{"generating", "uploading"}) {
+		t.Errorf("phases seen over SSE: %v, want generating then uploading", phases)
+	}
+	var j apiJob
+	if st.getJSON("/api/jobs/"+id, &j); j.Seed == nil || j.Durations[job.DurationGeneration] <= 0 {
+		t.Errorf("done job without its seed or durations: %+v", j)
+	}
+	if typ := st.app.jobs.Typical(); typ[job.DurationGeneration] <= 0 {
+		t.Errorf("typical durations: %v", typ)
+	}
+}

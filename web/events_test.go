@@ -105,15 +105,22 @@ func jobData(t testing.TB, data string) jobEventData {
 	return d
 }
 
+// openEvents serves the fixture's handler and opens /events on it, once the
+// hub counts the client; both end with the test.
+func (f *fixture) openEvents() *sseStream {
+	f.t.Helper()
+	srv := httptest.NewServer(f.handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	f.t.Cleanup(func() { cancel(); srv.Close() })
+	s := openEvents(f.t, ctx, srv.URL)
+	waitFor(f.t, "the client joins the hub", func() bool { return f.hub.Clients() == 1 })
+	return s
+}
+
 func TestEventsStreamJobAndGalleryChanges(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	srv := httptest.NewServer(f.handler)
-	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := openEvents(t, ctx, srv.URL)
-	waitFor(t, "the client joins the hub", func() bool { return f.hub.Clients() == 1 })
+	s := f.openEvents()
 
 	f.jobs.Apply(job.Event{ID: id1, State: job.Queued, Prompt: "green <dog>"})
 	d := jobData(t, s.next("job", 5*time.Second, func(string) bool { return true }))
@@ -122,6 +129,8 @@ func TestEventsStreamJobAndGalleryChanges(t *testing.T) {
 		t.Errorf("job event %+v", d)
 	}
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	feed := &chanFeed{g: f.gallery, ch: make(chan gallery.Event, 4)}
 	go FollowGallery(ctx, feed, f.hub, nil, nopLog(), func() time.Time { return f.now })
 	e := entry("e1", "a fox", time.Minute, f.now)
@@ -189,12 +198,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func TestEventsAndAPIShowPhasesAndTheFleet(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	srv := httptest.NewServer(f.handler)
-	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := openEvents(t, ctx, srv.URL)
-	waitFor(t, "the client joins the hub", func() bool { return f.hub.Clients() == 1 })
+	s := f.openEvents()
 
 	f.jobs.Apply(job.Event{Kind: job.KindWorker, Worker: "w1", WorkerState: job.WorkerIdle, Generator: "placeholder"})
 	fleet := s.next("fleet", 5*time.Second, func(string) bool { return true })

@@ -17,6 +17,23 @@ import (
 
 func (st *stack) getJSON(path string, into any) int { return stacktest.GetJSON(st.url+path, into) }
 
+// submit posts a job to /api/jobs and returns the accepted jobs; anything
+// but 202 fails the test.
+func (st *stack) submit(body string) []apiJobRef {
+	st.t.Helper()
+	resp, err := http.Post(st.url+"/api/jobs", "application/json", strings.NewReader(body))
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var accepted struct{ Jobs []apiJobRef }
+	_ = json.NewDecoder(resp.Body).Decode(&accepted)
+	if resp.StatusCode != http.StatusAccepted || len(accepted.Jobs) == 0 {
+		st.t.Fatalf("submit %s: %s %+v", body, resp.Status, accepted)
+	}
+	return accepted.Jobs
+}
+
 type apiImages struct {
 	Entries []apiEntry `json:"entries"`
 	Next    string     `json:"next"`
@@ -41,17 +58,11 @@ func TestSubmittedJobGoesQueuedRunningDoneOverSSE(t *testing.T) {
 	st.startWorker(nil)
 	events := openEvents(t, st.ctx, st.url)
 
-	resp, err := http.Post(st.url+"/api/jobs", "application/json", strings.NewReader(`{"prompt":"a green dog","count":2}`))
-	if err != nil {
-		t.Fatal(err)
+	jobs := st.submit(`{"prompt":"a green dog","count":2}`)
+	if len(jobs) != 1 {
+		t.Fatalf("submit: %+v", jobs)
 	}
-	var accepted struct{ Jobs []apiJobRef }
-	_ = json.NewDecoder(resp.Body).Decode(&accepted)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || len(accepted.Jobs) != 1 {
-		t.Fatalf("submit: %s %+v", resp.Status, accepted)
-	}
-	id := accepted.Jobs[0].ID
+	id := jobs[0].ID
 
 	for _, state := range []string{"queued", "running", "done"} {
 		data := events.next("job", 60*time.Second, func(data string) bool {

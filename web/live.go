@@ -47,18 +47,12 @@ type galleryEventData struct {
 	HTML string `json:"html,omitempty"` // the entry card (added, updated)
 }
 
-// JobFeed is what FollowJobs needs of the job status (package status).
-type JobFeed interface {
-	Changes(buf int) (<-chan status.Change, func())
-}
-
-// FollowJobs sends the status's changes to the browsers until ctx ends: "job"
-// events (a card), "fleet" events (the workers and the queue's depth), and
-// after lost changes a "jobs" event that tells the pages to re-read their
-// cards.
-func FollowJobs(ctx context.Context, jobs JobFeed, h *Hub, m *Metrics, now func() time.Time) {
-	changes, unsubscribe := jobs.Changes(1024)
-	defer unsubscribe()
+// FollowJobs sends the status's changes (package status: Tracker.Changes,
+// subscribed by the caller before anything can change) to the browsers
+// until ctx ends or changes closes: "job" events (a card), "fleet" events
+// (the workers and the queue's depth), and after lost changes a "jobs"
+// event that tells the pages to re-read their cards.
+func FollowJobs(ctx context.Context, changes <-chan status.Change, h *Hub, m *Metrics, now func() time.Time) {
 	for {
 		var c status.Change
 		var ok bool

@@ -221,6 +221,8 @@ func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q qu
 // run keeps the index, follows the status events and sends the changes of
 // both to the browsers, until ctx ends.
 func (w *webui) run(ctx context.Context) error {
+	changes, unsubscribe := w.jobs.Changes(1024)
+	defer unsubscribe()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := w.index.Run(ctx); err != nil {
@@ -229,7 +231,7 @@ func (w *webui) run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return w.jobs.Run(ctx) })
-	g.Go(func() error { FollowJobs(ctx, w.jobs, w.hub, w.metrics, time.Now); return nil })
+	g.Go(func() error { FollowJobs(ctx, changes, w.hub, w.metrics, time.Now); return nil })
 	g.Go(func() error { FollowGallery(ctx, w.index, w.hub, w.metrics, w.log, time.Now); return nil })
 	return g.Wait()
 }

@@ -54,8 +54,9 @@ func setup(t *testing.T, change ...func(*config.WebUI)) *fixture {
 	// fed by the test (Apply), not by a subscription.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); FollowJobs(ctx, f.jobs, f.hub, nil, now) }()
-	t.Cleanup(func() { cancel(); <-done })
+	changes, unsubscribe := f.jobs.Changes(1024)
+	go func() { defer close(done); FollowJobs(ctx, changes, f.hub, nil, now) }()
+	t.Cleanup(func() { cancel(); <-done; unsubscribe() })
 	return f
 }
 

@@ -216,7 +216,7 @@ func TestNoCardStuckWhenJobsFailWhileEmbeddedModeStarts(t *testing.T) {
 	listen, _ := stacktest.Listen(t)
 	env := envMap([]string{listen, "DATA_DIR=" + t.TempDir(), "GENERATOR=fastsdcpu",
 		"FASTSDCPU_DIR=" + checkout, "PYTHON=" + falseBin, "MAX_FAILURES=1", "RATE_LIMIT=0", "LOG_FORMAT=json"})
-	runDoomed(t, env, nil)
+	runDoomed(t, env, nil, nil)
 }
 
 // Production mode on RabbitMQ and MinIO, with a worker of its own that fails
@@ -226,14 +226,15 @@ func TestNoCardStuckWhenJobsFailWhileTheWebUIStarts(t *testing.T) {
 	st := productionEnv(t, "MAX_FAILURES=1", "RESYNC_INTERVAL=1s")
 	var workerLog syncBuffer
 	startWorker(t, st, failAtOnce{}, &workerLog)
-	runDoomed(t, st, &workerLog)
+	runDoomed(t, st, &workerLog, nil)
 }
 
-// runDoomed runs the webui with env, submits 100 jobs while it starts, and
-// checks that each card shows "failed" within endsWithin of the worker's
-// decision; the decisions are in workerLog, or in the webui's own log (the
-// embedded mode's worker) when it is nil.
-func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer) {
+// runDoomed runs the webui with env, submits 100 jobs while it starts, calls
+// then (if not nil), and checks that each card shows "failed" within
+// endsWithin of the worker's decision; the decisions are in workerLog, or in
+// the webui's own log (the embedded mode's worker) when it is nil. It
+// returns the webui's log.
+func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer, then func()) string {
 	t.Helper()
 	base := "http://" + env["LISTEN_ADDR"]
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -247,6 +248,9 @@ func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer) {
 	go func() { done <- Run(runCtx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
 
 	ids := submitWhileStarting(t, ctx, base, 100)
+	if then != nil {
+		then()
+	}
 	pollUntilEnded(t, ctx, base, ids, c)
 	log := workerLog
 	if log == nil {
@@ -254,6 +258,7 @@ func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer) {
 	}
 	checkEnds(t, ids, c, decisions(t, []byte(log.String())), "failed")
 	stopRun(t, stop, done)
+	return stderr.String()
 }
 
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
@@ -291,24 +296,11 @@ func TestNoCardStuckWhenTheStatusSubscriptionReconnects(t *testing.T) {
 	var workerLog syncBuffer
 	startWorker(t, env, gen, &workerLog)
 
-	base := "http://" + webEnv["LISTEN_ADDR"]
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var stderr syncBuffer
-	done := make(chan error, 1)
-	c := newCards()
-	go watchEvents(runCtx, base, c)
-	go func() { done <- Run(runCtx, nil, func(k string) string { return webEnv[k] }, io.Discard, &stderr) }()
-	ids := submitWhileStarting(t, ctx, base, 100)
-
-	proxy.Cut(100 * time.Millisecond)
-	close(gen.open)
-	pollUntilEnded(t, ctx, base, ids, c)
-	checkEnds(t, ids, c, decisions(t, []byte(workerLog.String())), "failed")
-	if !strings.Contains(stderr.String(), "rabbitmq connection lost") {
+	log := runDoomed(t, webEnv, &workerLog, func() {
+		proxy.Cut(100 * time.Millisecond)
+		close(gen.open)
+	})
+	if !strings.Contains(log, "rabbitmq connection lost") {
 		t.Error("the webui's connections were not cut: the test proves nothing")
 	}
-	stopRun(t, stop, done)
 }

@@ -74,7 +74,13 @@ func (t *Tracker) joinGallery(ctx context.Context) {
 			switch ev.Op {
 			case gallery.Added, gallery.Updated:
 				if j, held := t.table.get(ev.Entry.ID); held && !j.Terminal() {
-					t.Apply(doneEvent(ev.Entry))
+					e := ev.Entry
+					if e.Meta == nil { // found by a relisting: the metadata is not read yet
+						if full, ok, err := t.gallery.Get(ctx, e.ID); err == nil && ok {
+							e = full
+						}
+					}
+					t.Apply(doneEvent(e))
 				}
 			case gallery.Lost:
 				t.reconcile(ctx)

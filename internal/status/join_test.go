@@ -134,6 +134,16 @@ func TestDoneEventsAndGalleryEntriesMeet(t *testing.T) {
 		j, _ := tr.table.get(testID(2))
 		return j.State == job.Done
 	})
+	// The done event, later, still brings what the entry did not tell.
+	seed := int64(9)
+	d := map[string]float64{job.DurationGeneration: 2, job.DurationUpload: 0.1}
+	if err := q.PublishStatus(ctx, job.Event{ID: testID(2), State: job.Done, Seed: &seed, Durations: d}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, ctx, "the late done event's seed and durations are kept", func() bool {
+		j, _ := tr.table.get(testID(2))
+		return j.Seed != nil && *j.Seed == 9 && len(j.Durations) == 2
+	})
 }
 
 // flaky is a status subscription that the test breaks: the stream ends, and

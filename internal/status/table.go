@@ -68,8 +68,8 @@ func (t *table) apply(e job.Event) (Job, bool) {
 	changed := !ok || rank(e.State, e.Attempt, e.Phase) > j.Rank()
 	if changed {
 		advance(j, e, at)
-	} else if j.Seed == nil && e.Seed != nil && e.Attempt == j.Attempt {
-		j.Seed = cloneSeed(e.Seed) // a fact the later event lacked
+	} else {
+		changed = enrich(j, e)
 	}
 	out := t.copyLocked(j)
 	if out.Waiting() {
@@ -114,6 +114,27 @@ func advance(j *Job, e job.Event, at time.Time) {
 			j.Durations = maps.Clone(e.Durations)
 		}
 	}
+}
+
+// enrich adds to j what an event that does not move it brings and it lacks:
+// a done event that comes after the gallery's entry ended the job has the
+// seed and the durations the entry did not tell. It reports whether j
+// changed.
+func enrich(j *Job, e job.Event) bool {
+	if e.State != j.State || e.State == job.Started && max(e.Attempt, 1) != j.Attempt {
+		return false
+	}
+	changed := false
+	if j.Seed == nil && e.Seed != nil {
+		j.Seed, changed = cloneSeed(e.Seed), true
+	}
+	if e.State == job.Done && len(e.Durations) > len(j.Durations) {
+		j.Durations, changed = maps.Clone(e.Durations), true
+	}
+	if j.Worker == "" && e.Worker != "" {
+		j.Worker, changed = e.Worker, true
+	}
+	return changed
 }
 
 func cloneSeed(s *int64) *int64 {

@@ -54,27 +54,45 @@ func TestPlacesInLineAreTheOrderTheWorkerTakes(t *testing.T) {
 			}
 		}
 		rec := &recorder{slowGenerator: slowGenerator{delay: 300 * time.Millisecond}}
-		stop := st.startWorkerUntil(rec)
+		stop := st.startWorker(rec)
 		last := map[string]int{}
 		var started []string
-		waitFor(t, "the three jobs are done", func() bool {
-			var waiting []int
-			done := 0
-			for _, id := range ids {
-				var j apiJob
-				st.getJSON("/api/jobs/"+id, &j)
+		// read is the three jobs as the API shows them, one request each,
+		// checked as they come: a place never grows; who started when.
+		read := func() []apiJob {
+			out := make([]apiJob, len(ids))
+			for i, id := range ids {
+				j := &out[i]
+				st.getJSON("/api/jobs/"+id, j)
 				switch j.Status {
 				case "queued":
 					if p, ok := last[id]; ok && j.Position > p {
 						t.Fatalf("round %d: %s went back from #%d to #%d", round, id, p, j.Position)
 					}
 					last[id] = j.Position
-					waiting = append(waiting, j.Position)
 				case "running", "done":
 					if !slices.Contains(started, id) {
 						started = append(started, id)
 					}
-					done += map[bool]int{true: 1}[j.Status == "done"]
+				}
+			}
+			return out
+		}
+		waitFor(t, "the three jobs are done", func() bool {
+			// Three requests are not one moment: the line may move between
+			// them. Two reads that agree are one moment.
+			a, b := read(), read()
+			if !slices.EqualFunc(a, b, func(x, y apiJob) bool { return x.Status == y.Status && x.Position == y.Position }) {
+				return false
+			}
+			var waiting []int
+			done := 0
+			for _, j := range a {
+				switch j.Status {
+				case "queued":
+					waiting = append(waiting, j.Position)
+				case "done":
+					done++
 				}
 			}
 			slices.Sort(waiting)

@@ -36,7 +36,7 @@ func TestRunRefusesABadConfigurationNamingEachVariable(t *testing.T) {
 func TestRunInEmbeddedMode(t *testing.T) {
 	t.Parallel()
 	listen, _ := stacktest.Listen(t)
-	r := runWebUI(t, envMap([]string{listen, "DATA_DIR=" + t.TempDir(), "GENERATOR=placeholder"}), false)
+	r := runWebUI(t, envMap([]string{listen, "DATA_DIR=" + t.TempDir(), "GENERATOR=placeholder"}), true)
 	if !strings.Contains(r.stdout.String(), "placeholder") {
 		t.Errorf("the banner should say what runs:\n%s", r.stdout.String())
 	}

@@ -109,14 +109,9 @@ func startStack(t testing.TB, change ...func(*config.WebUI)) *stack {
 }
 
 // startWorker runs a worker in this process, on a connection of its own,
-// with gen (the placeholder generator when nil), until the test ends.
-func (st *stack) startWorker(gen worker.Generator) {
-	st.t.Helper()
-	st.t.Cleanup(st.startWorkerUntil(gen))
-}
-
-// startWorkerUntil is startWorker; the worker stops when stop is called.
-func (st *stack) startWorkerUntil(gen worker.Generator) (stop func()) {
+// with gen (the placeholder generator when nil), until stop is called or
+// the test ends.
+func (st *stack) startWorker(gen worker.Generator) (stop func()) {
 	st.t.Helper()
 	return startWorker(st.t, st.env, gen, nil)
 }

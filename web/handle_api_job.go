@@ -17,7 +17,10 @@ type apiJob struct {
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	Elapsed   *float64   `json:"elapsed,omitempty"` // seconds: so far (running) or in all (done, failed)
 	Images    []string   `json:"images,omitempty"`  // URLs (done)
-	Reason    string     `json:"reason,omitempty"`  // why it failed (failed, retrying)
+	Reason    string     `json:"reason,omitempty"`  // why it failed, is retried or was given back, in a few words
+	// ReasonKind is the same for programs: out_of_memory, timed_out,
+	// bad_input, generator_error, ...
+	ReasonKind string `json:"reason_kind,omitempty"`
 	// Phase is what a running job does now: loading_model, generating,
 	// uploading.
 	Phase     string             `json:"phase,omitempty"`
@@ -37,7 +40,7 @@ func (s *server) showJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such job (this webui forgets finished jobs after an hour)", nil)
 		return
 	}
-	out := apiJob{ID: j.ID, Status: string(j.State), Position: j.Position, Reason: j.Reason,
+	out := apiJob{ID: j.ID, Status: string(j.State), Position: j.Position, Reason: j.Reason, ReasonKind: string(j.ReasonKind),
 		Phase: string(j.Phase), Seed: j.Seed, Durations: j.Durations}
 	if !j.StartedAt.IsZero() {
 		at := j.StartedAt.UTC()

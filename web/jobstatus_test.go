@@ -44,8 +44,8 @@ func TestJobStatusAPI(t *testing.T) {
 	if _, j := get(id1); j.Status != "done" || len(j.Images) != 2 || j.Images[1] != "/images/"+id1+"-2.png" {
 		t.Errorf("done: %+v", j)
 	}
-	f.jobs.Apply(job.Event{ID: id2, State: job.Failed, Reason: "the generator exited with status 1"})
-	if _, j := get(id2); j.Status != "failed" || j.Reason != "the generator exited with status 1" {
+	f.jobs.Apply(job.Event{ID: id2, State: job.Failed, Reason: "fastsdcpu exit status 1: Traceback (most recent call last): RuntimeError: CUDA out of memory"})
+	if _, j := get(id2); j.Status != "failed" || j.Reason != "out of memory" || j.ReasonKind != "out_of_memory" {
 		t.Errorf("failed: %+v", j)
 	}
 	// A job this replica never heard of, but whose entry is in the gallery.

@@ -19,8 +19,9 @@ type Job struct {
 	QueuedAt   time.Time // when it last entered the queue: the order of the line
 	StartedAt  time.Time
 	FinishedAt time.Time
-	Images     []string // object keys of the images, when done
-	Reason     string
+	Images     []string       // object keys of the images, when done
+	Reason     string         // why it failed, is retried or was given back, in a few words (ReasonKind.Text)
+	ReasonKind job.ReasonKind // the same, classified; the worker's own words (a stderr tail) are only logged
 	Worker     string
 	Position   int // about where it is in line when queued; 0 otherwise
 
@@ -36,6 +37,14 @@ type Job struct {
 	Durations map[string]float64
 
 	updated time.Time
+}
+
+// setReason keeps the class of a worker's reason, never its words: they
+// may carry the generator's stderr (tracebacks, server paths), which no
+// client is shown (issue 12, D9). Tracker.Apply logs them.
+func (j *Job) setReason(reason string) {
+	j.ReasonKind = job.ClassifyReason(reason)
+	j.Reason = j.ReasonKind.Text()
 }
 
 // Rank orders the states of a job so that a late event never moves it back:

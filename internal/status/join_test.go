@@ -63,7 +63,7 @@ func TestGetFindsTheEndOfAJobWhoseEventWasLost(t *testing.T) {
 	if j, ok := tr.Get(ctx, testID(1)); !ok || j.State != job.Done || len(j.Images) != 1 || j.Prompt != "a fox" {
 		t.Errorf("done in the gallery: %+v", j)
 	}
-	if j, ok := tr.Get(ctx, testID(2)); !ok || j.State != job.Failed || j.Reason != "the generator exited with status 1" {
+	if j, ok := tr.Get(ctx, testID(2)); !ok || j.State != job.Failed || j.Reason != "generator error" {
 		t.Errorf("dead-lettered: %+v", j)
 	}
 	for _, want := range []job.State{job.Done, job.Failed} {

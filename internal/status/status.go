@@ -128,6 +128,10 @@ func (t *Tracker) Apply(e job.Event) (Job, bool) {
 	}
 	j, changed := t.table.apply(e)
 	if changed {
+		if e.Reason != "" && j.ReasonKind != "" {
+			// The worker's words stay here: cards and the API get the class.
+			t.opts.Log.Info("job reason", "job_id", j.ID, "state", string(j.State), "reason_kind", string(j.ReasonKind), "reason", e.Reason)
+		}
 		t.changes.publish(Change{Kind: JobChanged, Job: j})
 	}
 	return j, changed

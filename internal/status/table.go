@@ -93,17 +93,19 @@ func advance(j *Job, e job.Event, at time.Time) {
 	switch e.State {
 	case job.Started:
 		if !sameRun { // a phase of the same run keeps when it started
-			j.StartedAt, j.Reason = at, ""
+			j.StartedAt, j.Reason, j.ReasonKind = at, "", ""
 		}
 		j.Phase, j.PhaseAt = e.Phase, at
 	case job.Retrying, job.Queued:
 		if e.State == job.Retrying || e.Attempt > 0 { // given back by a worker: in line again
-			j.QueuedAt, j.Reason = at, e.Reason
+			j.QueuedAt = at
+			j.setReason(e.Reason)
 		}
 	case job.Failed:
-		j.FinishedAt, j.Reason = at, e.Reason
+		j.FinishedAt = at
+		j.setReason(e.Reason)
 	case job.Done:
-		j.FinishedAt, j.Reason = at, ""
+		j.FinishedAt, j.Reason, j.ReasonKind = at, "", ""
 		j.Images = nil
 		for _, k := range e.Objects {
 			if kind, _, _ := store.ParseKey(k); kind == store.Image {

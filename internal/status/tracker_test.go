@@ -1,12 +1,16 @@
 package status
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/testenv"
 )
 
 const (
@@ -77,14 +81,14 @@ func TestTrackerJobGivenBackIsQueuedAgain(t *testing.T) {
 	tr.Apply(job.Event{ID: id1, State: job.Queued, At: now})
 	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now.Add(time.Second)})
 	tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, At: now.Add(2 * time.Second)})
-	j, changed := tr.Apply(job.Event{ID: id1, State: job.Queued, Attempt: 1, Reason: "back in the queue: shutdown", At: now.Add(3 * time.Second)})
-	if !changed || j.State != job.Queued || j.Position != 2 || j.Reason != "back in the queue: shutdown" {
+	j, changed := tr.Apply(job.Event{ID: id1, State: job.Queued, Attempt: 1, Reason: "back in the queue: stopped by shutdown during generation", At: now.Add(3 * time.Second)})
+	if !changed || j.State != job.Queued || j.Position != 2 || j.ReasonKind != job.ReasonWorkerStopped || j.Reason != "its worker stopped" {
 		t.Fatalf("given back: %+v", j)
 	}
 	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Queued, At: now}); j.Position != 2 {
 		t.Errorf("the webui's own late queued event moved it: %+v", j)
 	}
-	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 2}); j.State != job.Started || j.Reason != "" {
+	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 2}); j.State != job.Started || j.Reason != "" || j.ReasonKind != "" {
 		t.Errorf("second run: %+v", j)
 	}
 }
@@ -186,5 +190,32 @@ func TestTrackerLineMatchesCounting(t *testing.T) {
 			t.Fatalf("step %d: %d waiting, %d in line", step, waiting, len(tb.line))
 		}
 		tb.mu.Unlock()
+	}
+}
+
+// A worker's reason may carry the generator's stderr tail: the job holds
+// its class and a few words, the log the words (issue 12, D9).
+func TestTrackerKeepsTheClassOfAReasonNotItsWords(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var log testenv.Buffer
+	tr, changes := newTestTracker(&now, Options{Log: slog.New(slog.NewTextHandler(&log, nil))})
+	tail := "fastsdcpu exit status 1: Traceback (most recent call last):\n  File \"/app/src/backend/lcm.py\"\nRuntimeError: CUDA out of memory"
+	tr.Apply(job.Event{ID: id1, State: job.Retrying, Attempt: 1, Reason: tail})
+	j, _ := tr.Apply(job.Event{ID: id1, State: job.Failed, Attempt: 2, Reason: "fastsdcpu exit status 1: Traceback (most recent call last): /srv/secret.py"})
+	if j.State != job.Failed || j.ReasonKind != job.ReasonGenerator || j.Reason != "generator error" {
+		t.Errorf("failed: %+v", j)
+	}
+	for _, c := range changes() {
+		if strings.Contains(c.Reason, "Traceback") || strings.Contains(c.Reason, "/app") {
+			t.Errorf("a change carries the worker's words: %q", c.Reason)
+		}
+	}
+	if got, _ := tr.Get(context.Background(), id1); got.Reason != "generator error" {
+		t.Errorf("Get: %q", got.Reason)
+	}
+	if !strings.Contains(log.String(), "reason_kind=out_of_memory") || !strings.Contains(log.String(), "/srv/secret.py") ||
+		!strings.Contains(log.String(), "job_id="+id1) {
+		t.Errorf("the log lacks the worker's words:\n%s", log.String())
 	}
 }

@@ -12,9 +12,11 @@ import (
 	"time"
 )
 
-// stream follows the webui's /events like a browser tab and notes when each
-// job's `done` event and its `gallery` entry arrived. It reconnects when
-// the stream ends (the hub drops a client that falls 64 events behind).
+// stream follows the webui's /events like a browser tab whose sd_jobs
+// cookie holds some jobs (the stream carries those jobs' cards only, and
+// every gallery event), and notes when each job's `done` event and its
+// `gallery` entry arrived. It reconnects when the stream ends (the hub
+// drops a client that falls 64 events behind).
 type stream struct {
 	mu      sync.Mutex
 	done    map[string]time.Time
@@ -23,14 +25,15 @@ type stream struct {
 	opened  int           // connections made
 }
 
-// openStream connects to base/events and follows it until ctx ends.
-func openStream(t testing.TB, ctx context.Context, base string) *stream {
+// openStream connects to base/events as a browser that submitted jobs and
+// follows it until ctx ends.
+func openStream(t testing.TB, ctx context.Context, base string, jobs ...string) *stream {
 	t.Helper()
 	s := &stream{done: map[string]time.Time{}, gallery: map[string]time.Time{}, changed: make(chan struct{})}
 	connected := make(chan struct{}, 1)
 	go func() {
 		for ctx.Err() == nil {
-			err := s.follow(ctx, base, connected)
+			err := s.follow(ctx, base, jobs, connected)
 			if ctx.Err() == nil && err != nil {
 				time.Sleep(200 * time.Millisecond)
 			}
@@ -44,10 +47,13 @@ func openStream(t testing.TB, ctx context.Context, base string) *stream {
 	return s
 }
 
-func (s *stream) follow(ctx context.Context, base string, connected chan<- struct{}) error {
+func (s *stream) follow(ctx context.Context, base string, jobs []string, connected chan<- struct{}) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
 	if err != nil {
 		return err
+	}
+	if len(jobs) > 0 {
+		req.AddCookie(&http.Cookie{Name: "sd_jobs", Value: strings.Join(jobs, ".")})
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -28,10 +29,6 @@ func TestTwoWebuis(t *testing.T) {
 	other := s.addWebui("webui-b")
 	bases := []string{s.base, other}
 
-	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	streams := []*stream{openStream(t, sctx, bases[0]), openStream(t, sctx, bases[1])}
-
 	// Submitted before any worker runs: every job stays queued, and each
 	// replica must know the other's jobs from the status exchange alone.
 	want := map[string]spec{}
@@ -53,11 +50,25 @@ func TestTwoWebuis(t *testing.T) {
 		}
 	}
 
+	// A browser's stream carries the cards of its cookie's jobs (at most
+	// 12): each replica is followed as browsers that submitted the jobs,
+	// opened before any job runs.
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	streams := []map[string]*stream{{}, {}}
+	for i, base := range bases {
+		for chunk := range slices.Chunk(ids, 12) {
+			st := openStream(t, sctx, base, chunk...)
+			for _, id := range chunk {
+				streams[i][id] = st
+			}
+		}
+	}
 	s.addWorkers(2)
-	for i, st := range streams {
+	for i, byID := range streams {
 		for _, id := range ids {
 			cx, cancel := ctx(2 * time.Minute)
-			_, _, err := st.await(cx, id)
+			_, _, err := byID[id].await(cx, id)
 			cancel()
 			if err != nil {
 				t.Fatalf("webui %d's /events: %v", i, err)

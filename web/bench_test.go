@@ -164,7 +164,7 @@ func benchConfig(b *testing.B) config.WebUI {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.RateLimit, cfg.MaxQueueLength = 0, 10_000_000
+	cfg.RateLimit, cfg.MaxQueueLength, cfg.AllowedHosts = 0, 10_000_000, nil
 	return cfg
 }
 

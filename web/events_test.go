@@ -27,9 +27,14 @@ type sseMsg struct {
 	Data string
 }
 
-func openEvents(t testing.TB, ctx context.Context, base string) *sseStream {
+// openEvents opens /events as a browser whose sd_jobs cookie holds jobs:
+// it gets those jobs' cards, and the events for everyone.
+func openEvents(t testing.TB, ctx context.Context, base string, jobs ...string) *sseStream {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
+	if len(jobs) > 0 {
+		req.AddCookie(&http.Cookie{Name: jobsCookie, Value: strings.Join(jobs, ".")})
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -107,12 +112,14 @@ func jobData(t testing.TB, data string) jobEventData {
 
 // openEvents serves the fixture's handler and opens /events on it, once the
 // hub counts the client; both end with the test.
-func (f *fixture) openEvents() *sseStream {
+// openEvents opens /events on the fixture's handler as a browser whose
+// cookie holds jobs.
+func (f *fixture) openEvents(jobs ...string) *sseStream {
 	f.t.Helper()
 	srv := httptest.NewServer(f.handler)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.t.Cleanup(func() { cancel(); srv.Close() })
-	s := openEvents(f.t, ctx, srv.URL)
+	s := openEvents(f.t, ctx, srv.URL, jobs...)
 	waitFor(f.t, "the client joins the hub", func() bool { return f.hub.Clients() == 1 })
 	return s
 }
@@ -120,7 +127,7 @@ func (f *fixture) openEvents() *sseStream {
 func TestEventsStreamJobAndGalleryChanges(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	s := f.openEvents()
+	s := f.openEvents(id1) // a browser that submitted id1
 
 	f.jobs.Apply(job.Event{ID: id1, State: job.Queued, Prompt: "green <dog>"})
 	d := jobData(t, s.next("job", 5*time.Second, func(string) bool { return true }))
@@ -154,8 +161,8 @@ func TestEventsStreamJobAndGalleryChanges(t *testing.T) {
 func TestHubDropsASlowClientWithoutBlocking(t *testing.T) {
 	t.Parallel()
 	h := NewHub(2)
-	slow, _ := h.join()
-	fast, _ := h.join()
+	slow, _ := h.join("a", nil)
+	fast, _ := h.join("b", nil)
 	for range 2 {
 		h.Send(sseEvent{Name: "job", Data: []byte("{}")})
 		<-fast.events
@@ -173,7 +180,7 @@ func TestHubDropsASlowClientWithoutBlocking(t *testing.T) {
 	}
 	h.leave(slow) // the handler leaves after being dropped: no double close
 	h.Close()
-	if _, ok := h.join(); ok {
+	if _, err := h.join("c", nil); err == nil {
 		t.Error("a closed hub accepted a client")
 	}
 }
@@ -198,7 +205,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func TestEventsAndAPIShowPhasesAndTheFleet(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	s := f.openEvents()
+	s := f.openEvents(id1) // a browser that submitted id1
 
 	f.jobs.Apply(job.Event{Kind: job.KindWorker, Worker: "w1", WorkerState: job.WorkerIdle, Generator: "placeholder"})
 	fleet := s.next("fleet", 5*time.Second, func(string) bool { return true })

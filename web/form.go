@@ -6,9 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/go-chi/chi/v5/middleware"
-	"github.com/go-chi/httprate"
+	"unicode/utf8"
 
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/web/components"
@@ -81,6 +79,20 @@ func (s *server) formRequest(v url.Values) request {
 	return req
 }
 
+// validUTF8 replaces invalid UTF-8 in every value of v with U+FFFD, in
+// place, and returns v: what a browser (or anyone) sends as text is text
+// from here on, in the cards, the page and the job (issue 12, D12).
+func validUTF8(v url.Values) url.Values {
+	for k, vals := range v {
+		for i, s := range vals {
+			if !utf8.ValidString(s) {
+				v[k][i] = strings.ToValidUTF8(s, "\uFFFD")
+			}
+		}
+	}
+	return v
+}
+
 var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
 
 func isOn(v string) bool {
@@ -98,15 +110,6 @@ func errorMap(fs []job.FieldError) map[string]string {
 		out[f.Field] = f.Reason
 	}
 	return out
-}
-
-// clientKey is the rate limit's key for the client (see clientIP).
-func clientKey(r *http.Request) string {
-	if ip := middleware.GetClientIP(r.Context()); ip != "" {
-		return httprate.CanonicalizeIP(ip)
-	}
-	key, _ := httprate.KeyByIP(r) //nolint:staticcheck // the fallback when the peer address does not parse
-	return key
 }
 
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }

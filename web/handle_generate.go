@@ -15,7 +15,7 @@ func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if !s.allow(w, r) {
 		_ = r.ParseForm() // to show back what was typed
-		f := s.formValues(r.PostForm)
+		f := s.formValues(validUTF8(r.PostForm))
 		f.Problem = capitalize(rateLimitedMessage)
 		s.renderComposer(w, r, http.StatusTooManyRequests, f, cookieJobIDs(r))
 		return
@@ -32,6 +32,7 @@ func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 		s.renderComposer(w, r, status, f, cookieJobIDs(r))
 		return
 	}
+	validUTF8(r.PostForm)
 	jobs, serr := s.submit(r.Context(), s.formRequest(r.PostForm))
 	ids := cookieJobIDs(r)
 	if len(jobs) > 0 {

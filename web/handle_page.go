@@ -18,7 +18,7 @@ const galleryPageSize = 24
 // "reuse" link), this browser's jobs and a gallery page (?before= for older).
 func (s *server) showPage(w http.ResponseWriter, r *http.Request) {
 	f := s.newForm()
-	q := r.URL.Query()
+	q := validUTF8(r.URL.Query())
 	f.Prompt = q.Get("prompt")
 	if seed := q.Get("seed"); seed != "" {
 		if _, err := strconv.ParseUint(seed, 10, 32); err == nil {

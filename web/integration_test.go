@@ -55,16 +55,23 @@ func (st *stack) inGallery(id string) bool {
 func TestSubmittedJobGoesQueuedRunningDoneOverSSE(t *testing.T) {
 	t.Parallel()
 	st := startStack(t)
-	st.startWorker(nil)
-	events := openEvents(t, st.ctx, st.url)
 
 	jobs := st.submit(`{"prompt":"a green dog","count":2}`)
 	if len(jobs) != 1 {
 		t.Fatalf("submit: %+v", jobs)
 	}
 	id := jobs[0].ID
+	// The queued card came with the answer (a browser's cookie then holds
+	// the job); the stream carries the job's card from then on.
+	var j apiJob
+	if code := getJSON(st.url+jobs[0].StatusURL, &j); code != http.StatusOK || j.Status != "queued" {
+		t.Fatalf("before any worker: %d %+v", code, j)
+	}
+	events := openEvents(t, st.ctx, st.url, id)
+	waitFor(t, "the stream is open", func() bool { return st.app.hub.Clients() == 1 })
+	st.startWorker(nil)
 
-	for _, state := range []string{"queued", "running", "done"} {
+	for _, state := range []string{"running", "done"} {
 		data := events.next("job", 60*time.Second, func(data string) bool {
 			d := jobData(t, data)
 			return d.ID == id && d.Status == state

@@ -119,16 +119,22 @@ func TestWorkerEventsFillPhasesAndTheFleet(t *testing.T) {
 	t.Parallel()
 	st := startStack(t)
 	events := openEvents(t, st.ctx, st.url)
-	st.startWorker(slowGenerator{delay: 200 * time.Millisecond})
+	stopFirst := st.startWorker(slowGenerator{delay: 200 * time.Millisecond})
 	waitFor(t, "the worker is in the fleet", func() bool {
 		f := st.app.jobs.Fleet()
 		return len(f.Workers) == 1 && f.Workers[0].Name == "test-worker" && f.Workers[0].State == job.WorkerIdle && f.Depth == 0
 	})
 	events.next("fleet", 10*time.Second, func(d string) bool { return strings.Contains(d, `"idle":1`) })
+	stopFirst()
 
+	// A stream carries the cards of its cookie's jobs: as a browser, it is
+	// opened after the submission, before a worker takes the job.
 	id := st.submit(`{"prompt":"a phased dog"}`)[0].ID
+	jobEvents := openEvents(t, st.ctx, st.url, id)
+	waitFor(t, "the job's stream is open", func() bool { return st.app.hub.Clients() == 2 })
+	st.startWorker(slowGenerator{delay: 200 * time.Millisecond})
 	var phases []string
-	events.next("job", 30*time.Second, func(data string) bool {
+	jobEvents.next("job", 30*time.Second, func(data string) bool {
 		d := jobData(t, data)
 		if d.ID == id && d.Phase != "" && (len(phases) == 0 || phases[len(phases)-1] != d.Phase) {
 			phases = append(phases, d.Phase)

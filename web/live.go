@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/web/components"
 )
@@ -49,9 +50,11 @@ type galleryEventData struct {
 
 // FollowJobs sends the status's changes (package status: Tracker.Changes,
 // subscribed by the caller before anything can change) to the browsers
-// until ctx ends or changes closes: "job" events (a card), "fleet" events
-// (the workers and the queue's depth), and after lost changes a "jobs"
-// event that tells the pages to re-read their cards.
+// until ctx ends or changes closes: a job's card only to the clients whose
+// cookie holds the job (issue 12, D9: no one else learns its prompt or
+// state); to everyone "fleet" events (the workers and the queue's depth), a
+// "jobs" event without data when a job leaves the line (places moved:
+// re-read the waiting cards) or after lost changes (re-read every card).
 func FollowJobs(ctx context.Context, changes <-chan status.Change, h *Hub, m *Metrics, now func() time.Time) {
 	for {
 		var c status.Change
@@ -64,14 +67,22 @@ func FollowJobs(ctx context.Context, changes <-chan status.Change, h *Hub, m *Me
 				return
 			}
 		}
+		if c.Kind == status.JobChanged && c.Job.ReasonKind != "" && m != nil {
+			m.jobReason(c.Job)
+		}
 		if h.Clients() == 0 {
 			continue // nobody listens: spare the rendering
 		}
 		switch c.Kind {
 		case status.JobChanged:
 			j := c.Job
-			send(h, m, "job", jobEventData{ID: j.ID, Status: string(j.State), Phase: string(j.Phase), Rank: j.Rank(),
-				Position: j.Position, HTML: renderString(components.JobCard(jobVM(j, now())))})
+			if h.Wants(j.ID) {
+				sendTo(h, m, j.ID, "job", jobEventData{ID: j.ID, Status: string(j.State), Phase: string(j.Phase), Rank: j.Rank(),
+					Position: j.Position, HTML: renderString(components.JobCard(jobVM(j, now())))})
+			}
+			if leftLine(j) {
+				send(h, m, "jobs", jobsEventData{Op: "moved"})
+			}
 		case status.FleetChanged:
 			send(h, m, "fleet", fleetData(c.Fleet))
 		case status.Lost:
@@ -80,8 +91,17 @@ func FollowJobs(ctx context.Context, changes <-chan status.Change, h *Hub, m *Me
 	}
 }
 
+// leftLine reports whether j's change may have moved the line: it is no
+// longer waiting, and is not merely a later phase of the same run.
+func leftLine(j status.Job) bool {
+	if j.Waiting() {
+		return false
+	}
+	return j.State != job.Started || j.PhaseAt.IsZero() || j.PhaseAt.Equal(j.StartedAt)
+}
+
 // jobsEventData is the data of an SSE "jobs" event: "lost" means re-read
-// every card.
+// every card, "moved" the cards of waiting jobs (their places).
 type jobsEventData struct {
 	Op string `json:"op"`
 }
@@ -130,9 +150,13 @@ func FollowGallery(ctx context.Context, g GalleryFeed, h *Hub, m *Metrics, log *
 	}
 }
 
-func send(h *Hub, m *Metrics, name string, data any) {
+func send(h *Hub, m *Metrics, name string, data any) { sendTo(h, m, "", name, data) }
+
+// sendTo sends an event to the clients that follow job (every client when
+// job is "").
+func sendTo(h *Hub, m *Metrics, job, name string, data any) {
 	b, _ := json.Marshal(data)
-	if n := h.Send(sseEvent{Name: name, Data: b}); n > 0 && m != nil {
+	if n := h.Send(sseEvent{Name: name, Data: b, Job: job}); n > 0 && m != nil {
 		m.sseDropped.Add(float64(n))
 	}
 }

@@ -2,11 +2,14 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sdkeda/sdkeda/internal/status"
 )
 
 // Metrics are the webui's Prometheus metrics, on a registry of their own so
@@ -18,6 +21,9 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	submissions *prometheus.CounterVec
 	sseDropped  prometheus.Counter
+	sseCut      prometheus.Counter
+	sseRefusals *prometheus.CounterVec
+	jobReasons  *prometheus.CounterVec
 }
 
 // Submission outcomes, the label of sdkeda_webui_submissions_total.
@@ -49,8 +55,18 @@ func NewMetrics(reg *prometheus.Registry, g Gallery, h *Hub, jobs interface{ Len
 		sseDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sdkeda_webui_sse_dropped_total", Help: "SSE clients disconnected because they read too slowly.",
 		}),
+		sseCut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sdkeda_webui_sse_cut_total", Help: "SSE streams ended because a write waited longer than its deadline (a client that stopped reading).",
+		}),
+		sseRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdkeda_webui_sse_refused_total", Help: "SSE streams refused: 429 past MAX_SSE_STREAMS_PER_CLIENT, 503 past MAX_SSE_STREAMS or shutting down.",
+		}, []string{"code"}),
+		jobReasons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdkeda_webui_job_reasons_total",
+			Help: "Jobs seen failed, retried or given back, by state and classified reason (the worker's own words are in the logs).",
+		}, []string{"state", "reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.submissions, m.sseDropped,
+	m.reg.MustRegister(m.requests, m.duration, m.submissions, m.sseDropped, m.sseCut, m.sseRefusals, m.jobReasons,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, o := range []string{outcomeAccepted, outcomeInvalid, outcomeRateLimited, outcomeTooLarge, outcomeQueueFull, outcomeUnavailable} {
 		m.submissions.WithLabelValues(o)
@@ -76,5 +92,11 @@ func (m *Metrics) request(route, code string, d time.Duration) {
 		m.duration.WithLabelValues(route).Observe(d.Seconds())
 	}
 }
+
+func (m *Metrics) jobReason(j status.Job) {
+	m.jobReasons.WithLabelValues(string(j.State), string(j.ReasonKind)).Inc()
+}
+
+func (m *Metrics) sseRefused(code int) { m.sseRefusals.WithLabelValues(strconv.Itoa(code)).Inc() }
 
 func (m *Metrics) submission(outcome string) { m.submissions.WithLabelValues(outcome).Inc() }

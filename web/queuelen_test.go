@@ -66,3 +66,37 @@ func TestLenCacheAsksOncePerSecondWithoutMakingAnyoneWait(t *testing.T) {
 		t.Errorf("the error was not cached: %v, %d asks", err, src.calls())
 	}
 }
+
+// D8: reservations count the submissions still publishing, and a count
+// asked while jobs were published is corrected by them.
+func TestLenCacheReservesRoomForEveryJob(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	src := &countingLen{n: 1}
+	c := newLenCache(src, time.Second, clock)
+	ctx := context.Background()
+	if n, ok, _ := c.reserve(ctx, 4, 5); !ok || n != 1 {
+		t.Fatalf("4 jobs into 1 of 5: %d %v", n, ok)
+	}
+	if n, ok, _ := c.reserve(ctx, 1, 5); ok || n != 5 {
+		t.Fatalf("a fifth while 4 publish: %d %v, want refused at 5", n, ok)
+	}
+	c.release(4, 3) // one of the 4 was not confirmed
+	if n, ok, _ := c.reserve(ctx, 1, 5); !ok || n != 4 {
+		t.Fatalf("after the release: %d %v, want 4 and room for 1", n, ok)
+	}
+	// A background count that started before a publish: the publish is
+	// added to it (it may or may not be in the broker's answer).
+	advance(2 * time.Second)
+	c.Len(ctx) // starts the refresh
+	c.release(1, 1)
+	waitFor(t, "the refresh", func() bool { return src.calls() == 2 && !refreshing(c) })
+	if n, _ := c.Len(ctx); n < 2 {
+		t.Errorf("length %d after a refresh that missed a publish: want the broker's 1 + 1", n)
+	}
+}
+
+func refreshing(c *lenCache) bool { c.mu.Lock(); defer c.mu.Unlock(); return c.refreshing }

@@ -10,7 +10,8 @@ import (
 // routes lists every route of the webui (docs/design.md §2.5).
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.instrument, securityHeaders, crossOriginProtection, middleware.Recoverer, clientIP)
+	r.Use(s.instrument, securityHeaders, hostCheck(s.Config.AllowedHosts), crossOriginProtection,
+		middleware.Recoverer, s.addrs.middleware)
 
 	// The page; without JavaScript the form posts and the gallery pages by links.
 	r.Get("/", s.showPage)

@@ -205,7 +205,7 @@ type webui struct {
 // newWebUI builds the webui over q and s; reg is its metrics registry (the
 // embedded worker's metrics are on it already).
 func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q queue.Queue, s store.Store) *webui {
-	w := &webui{log: log, hub: NewHub(64)}
+	w := &webui{log: log, hub: NewHub(64).Limit(cfg.MaxStreams, cfg.MaxStreamsPerClient)}
 	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, MaxPrompt: cfg.Limits.MaxPromptLength,
 		Log: log.With("component", "gallery")})
 	w.jobs = status.New(q, w.index, status.Options{Log: log.With("component", "status")})

@@ -75,6 +75,7 @@ type server struct {
 	stop     *nsfwList
 	qlen     *lenCache
 	limiter  *httprate.RateLimiter // nil: no rate limit
+	addrs    *clientAddr
 	assetVer string
 
 	announcing chan struct{} // slots of queued events being published
@@ -105,6 +106,7 @@ func NewServer(d Deps) http.Handler {
 		stop:     newNSFWList(d.Config.NSFWWords),
 		qlen:     newLenCache(d.Queue, time.Second, d.Now),
 		assetVer: assetVersion(),
+		addrs:    &clientAddr{trusted: d.Config.TrustedProxies, log: d.Log},
 
 		announcing: make(chan struct{}, 256),
 	}

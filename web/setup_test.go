@@ -38,10 +38,11 @@ func setup(t *testing.T, change ...func(*config.WebUI)) *fixture {
 		t.Fatal(err)
 	}
 	cfg.RateLimit = 0
+	cfg.AllowedHosts = nil // httptest's requests are for example.com
 	for _, c := range change {
 		c(&cfg)
 	}
-	f := &fixture{t: t, cfg: cfg, queue: &fakeQueue{}, gallery: newFakeGallery(), hub: NewHub(16),
+	f := &fixture{t: t, cfg: cfg, queue: &fakeQueue{}, gallery: newFakeGallery(), hub: NewHub(16).Limit(cfg.MaxStreams, cfg.MaxStreamsPerClient),
 		now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	now := func() time.Time { return f.now }
 	f.jobs = status.New(f.queue, f.gallery, status.Options{Now: now})

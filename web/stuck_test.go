@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -94,11 +95,13 @@ func submitWhileStarting(t *testing.T, ctx context.Context, base string, n int) 
 	return ids
 }
 
-// watchEvents reads /events from base as soon as it answers, until ctx ends,
-// recording the job cards that show an end.
-func watchEvents(ctx context.Context, base string, c *cards) {
+// watchEvents reads /events from base as a browser whose cookie holds ids
+// (a stream carries the cards of those jobs only), as soon as it answers,
+// until ctx ends, recording the job cards that show an end.
+func watchEvents(ctx context.Context, base string, c *cards, ids []string) {
 	for ctx.Err() == nil {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
+		req.AddCookie(&http.Cookie{Name: jobsCookie, Value: strings.Join(ids, ".")})
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			if resp != nil {
@@ -118,6 +121,14 @@ func watchEvents(ctx context.Context, base string, c *cards) {
 			}
 		}
 		resp.Body.Close()
+	}
+}
+
+// watchAll follows ids as browsers would after submitting them: one stream
+// per cookie of at most maxJobCards jobs.
+func watchAll(ctx context.Context, base string, c *cards, ids []string) {
+	for chunk := range slices.Chunk(ids, maxJobCards) {
+		go watchEvents(ctx, base, c, chunk)
 	}
 }
 
@@ -244,10 +255,10 @@ func runDoomed(t *testing.T, env map[string]string, workerLog *syncBuffer, then 
 	var stderr syncBuffer
 	done := make(chan error, 1)
 	c := newCards()
-	go watchEvents(runCtx, base, c)
 	go func() { done <- Run(runCtx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
 
 	ids := submitWhileStarting(t, ctx, base, 100)
+	watchAll(runCtx, base, c, ids)
 	if then != nil {
 		then()
 	}

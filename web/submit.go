@@ -60,16 +60,25 @@ func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submit
 	// closed tab or a shutdown must not cut it between broker and confirm.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	switch n, err := s.qlen.Len(ctx); {
+	msgs := split(m, req.Parallel, s.Now().UTC())
+	// Every job of the submission counts against the limit, and so do the
+	// submissions still publishing (README: what overshoot remains).
+	max := s.Config.MaxQueueLength
+	switch n, ok, err := s.qlen.reserve(ctx, len(msgs), max); {
 	case err != nil:
 		s.Log.Warn("queue length unknown", "err", err)
 		s.Metrics.submission(outcomeUnavailable)
 		return nil, &submitError{Status: http.StatusServiceUnavailable,
 			Message: "the job queue is unreachable right now; please try again in a minute"}
-	case n >= s.Config.MaxQueueLength:
+	case !ok && n >= max:
 		s.Metrics.submission(outcomeQueueFull)
 		return nil, &submitError{Status: http.StatusServiceUnavailable,
 			Message: fmt.Sprintf("the queue is full (%d jobs waiting); please try again in a few minutes", n)}
+	case !ok:
+		s.Metrics.submission(outcomeQueueFull)
+		return nil, &submitError{Status: http.StatusServiceUnavailable,
+			Message: fmt.Sprintf("the queue has room for %d more jobs and this submission makes %d; ask for fewer images in parallel, or try again in a few minutes",
+				max-n, len(msgs))}
 	}
 
 	// One at a time, in order: the broker then holds a submission's jobs in
@@ -77,7 +86,6 @@ func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submit
 	// before), so the places in line the cards show are the order in which
 	// the workers take them. Publishing them at once raced for the channel,
 	// and the cards said #3 for the job that ran first.
-	msgs := split(m, req.Parallel, s.Now().UTC())
 	var firstErr error
 	var jobs []status.Job
 	var queued []job.Event
@@ -94,7 +102,7 @@ func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submit
 		s.Log.Info("job queued", "job_id", msg.ID, "group", msg.Group, "count", msg.Count)
 	}
 	s.announce(queued)
-	s.qlen.added(len(jobs))
+	s.qlen.release(len(msgs), len(jobs))
 	if firstErr != nil {
 		s.Log.Error("publish failed", "err", firstErr, "published", len(jobs), "wanted", len(msgs))
 		s.Metrics.submission(outcomeUnavailable)

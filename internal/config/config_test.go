@@ -22,7 +22,7 @@ func TestWebUIDefaultsAreEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Embedded() || c.ListenAddr != ":3000" || c.QueueName != "tasks" || c.MinioBucket != "images" ||
+	if !c.Embedded() || c.ListenAddr != "127.0.0.1:3000" || c.QueueName != "tasks" || c.MinioBucket != "images" ||
 		c.Limits != job.DefaultLimits || c.DeliveryLimit != 10 || c.MaxFailures != 3 {
 		t.Fatalf("defaults: %+v", c)
 	}

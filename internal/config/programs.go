@@ -9,7 +9,8 @@ import (
 // WebUI is the configuration of cmd/webui.
 type WebUI struct {
 	Common
-	ListenAddr     string        // LISTEN_ADDR
+	Clients                      // TRUSTED_PROXIES, ALLOWED_HOSTS, MAX_SSE_STREAMS(_PER_CLIENT)
+	ListenAddr     string        // LISTEN_ADDR: 127.0.0.1:3000 in the embedded mode, else :3000
 	MaxQueueLength int           // MAX_QUEUE_LENGTH: 503 above it
 	RateLimit      int           // RATE_LIMIT: submissions per minute per client; 0 = off
 	NSFWWords      []string      // NSFW_WORDS: comma-separated; "-" = none
@@ -30,12 +31,12 @@ func LoadWebUI(getenv func(string) string) (WebUI, error) {
 	r := newReader(getenv)
 	c := WebUI{
 		Common:         r.common(true),
-		ListenAddr:     r.addr("LISTEN_ADDR", ":3000"),
 		MaxQueueLength: r.integer("MAX_QUEUE_LENGTH", 500, 1, 10000000),
 		RateLimit:      r.integer("RATE_LIMIT", 30, 0, 1000000),
 		ResyncInterval: r.duration("RESYNC_INTERVAL", 5*time.Minute, time.Second, 24*time.Hour),
 		DataDir:        r.str("DATA_DIR", "./data"),
 	}
+	c.ListenAddr, c.Clients = r.listenAddr(c.Embedded()), r.clients(c.Embedded())
 	c.NSFWWords = words(r.str("NSFW_WORDS", ""), DefaultNSFWWords)
 	r.note("NSFW_WORDS", fmt.Sprintf("%d words", len(c.NSFWWords)))
 	if c.Embedded() != (c.MinioEndpoint == "") {

@@ -119,7 +119,7 @@ func TestPlaceholderJobEndToEnd(t *testing.T) {
 		t.Errorf("generator: %q", f.parts.Generator)
 	}
 	for _, want := range []string{"placeholder", filepath.Join(f.cfg.DataDir, "images"), "AMQP_URL", "MINIO_ENDPOINT",
-		"make run-services", "http://localhost:3000"} {
+		"make run-services", "http://127.0.0.1:3000"} { // LISTEN_ADDR defaults to loopback in the embedded mode
 		if !strings.Contains(f.parts.Banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, f.parts.Banner)
 		}

@@ -160,16 +160,25 @@
       });
   }
 
-  if (window.EventSource) {
-    var opened = false;
-    var events = new EventSource('/events');
+  // The stream carries the cards of the jobs in this browser's cookie as it
+  // was when the stream opened: after a submission it is opened again.
+  var events = null;
+  var opened = false;
+  function listen() {
+    if (!window.EventSource) return;
+    if (events) events.close();
+    events = new EventSource('/events');
     events.addEventListener('job', function (e) {
       var d = JSON.parse(e.data);
       applyJob(d);
       if (d.status !== 'queued') refreshJobs('.job-queued, .job-retrying');
     });
-    // The server lost changes for this page: re-read every card.
-    events.addEventListener('jobs', function () { refreshJobs('[data-job-id]'); });
+    // A job left the line (places moved), or the server lost changes for
+    // this page: re-read the cards.
+    events.addEventListener('jobs', function (e) {
+      var d = JSON.parse(e.data);
+      refreshJobs(d.op === 'moved' ? '.job-queued, .job-retrying' : '[data-job-id]');
+    });
     events.addEventListener('gallery', function (e) { applyGallery(JSON.parse(e.data)); });
     // Events are not replayed: catch up on what happened while not listening.
     events.addEventListener('open', function () {
@@ -178,10 +187,12 @@
       opened = true;
     });
   }
+  listen();
 
   document.addEventListener('htmx:afterSwap', function (e) {
     reconcile();
     if (e.target && e.target.id === 'composer' && document.querySelector('[data-testid=form-notice]')) {
+      listen(); // the cookie holds the new jobs now
       var prompt = document.getElementById('prompt');
       if (prompt) prompt.focus();
     }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -418,4 +419,23 @@ func httpGetBody(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// A forwarded request from a private peer that TRUSTED_PROXIES does not
+// name is most likely an ingress nobody told the webui about: logged once.
+func TestForwardedRequestFromAnUntrustedProxyIsLoggedOnce(t *testing.T) {
+	t.Parallel()
+	var log syncBuffer
+	c := &clientAddr{log: slog.New(slog.NewTextHandler(&log, nil))}
+	for i := range 3 {
+		r := httptestPost("/api/jobs", "{}")
+		r.RemoteAddr = fmt.Sprintf("10.0.0.%d:5000", i+1)
+		r.Header.Set("X-Forwarded-For", "198.51.100.7")
+		if got := c.resolve(r); got.String() != fmt.Sprintf("10.0.0.%d", i+1) {
+			t.Errorf("client %s, want the peer", got)
+		}
+	}
+	if n := strings.Count(log.String(), "TRUSTED_PROXIES"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, log.String())
+	}
 }

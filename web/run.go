@@ -200,6 +200,10 @@ type webui struct {
 	hub     *Hub
 	metrics *Metrics
 	log     *slog.Logger
+	// changes of the job status, subscribed to at construction so that
+	// none made before run starts (a job submitted at once) is missed.
+	changes     <-chan status.Change
+	unsubscribe func()
 }
 
 // newWebUI builds the webui over q and s; reg is its metrics registry (the
@@ -209,6 +213,7 @@ func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q qu
 	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, MaxPrompt: cfg.Limits.MaxPromptLength,
 		Log: log.With("component", "gallery")})
 	w.jobs = status.New(q, w.index, status.Options{Log: log.With("component", "status")})
+	w.changes, w.unsubscribe = w.jobs.Changes(1024)
 	w.metrics = NewMetrics(reg, w.index, w.hub, w.jobs)
 	w.handler = NewServer(Deps{
 		Config: cfg, Log: log, Queue: q, Images: s, Gallery: w.index,
@@ -221,8 +226,7 @@ func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q qu
 // run keeps the index, follows the status events and sends the changes of
 // both to the browsers, until ctx ends.
 func (w *webui) run(ctx context.Context) error {
-	changes, unsubscribe := w.jobs.Changes(1024)
-	defer unsubscribe()
+	defer w.unsubscribe()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := w.index.Run(ctx); err != nil {
@@ -231,7 +235,7 @@ func (w *webui) run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return w.jobs.Run(ctx) })
-	g.Go(func() error { FollowJobs(ctx, changes, w.hub, w.metrics, time.Now); return nil })
+	g.Go(func() error { FollowJobs(ctx, w.changes, w.hub, w.metrics, time.Now); return nil })
 	g.Go(func() error { FollowGallery(ctx, w.index, w.hub, w.metrics, w.log, time.Now); return nil })
 	return g.Wait()
 }

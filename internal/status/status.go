@@ -44,7 +44,8 @@ type DeadLetters interface {
 	DeadReason(id string) (reason string, at time.Time, ok bool)
 }
 
-// Options bound the tracker's memory; zero values take the defaults.
+// Options tune the tracker: its memory, how often it looks jobs up and reads
+// the queue; zero values take the defaults.
 type Options struct {
 	MaxJobs  int           // at most this many jobs (10,000)
 	Finished time.Duration // finished jobs are forgotten after this (1 h)

@@ -127,6 +127,12 @@ func TestBrowserSubmitsAndSeesTheImages(t *testing.T) {
 	if cards, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="job-card"]').length`)); cards != 2 {
 		t.Errorf("%d job cards, want 2 (in parallel, 2 images)", cards)
 	}
+	// The page opened its event stream again with the cookie that holds
+	// the new jobs: a stream carries the cards of its cookie's jobs only.
+	ids, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('[data-job-id]'), c => c.dataset.jobId)`))
+	for _, id := range ids {
+		waitFor(t, "a stream follows job "+id, func() bool { return st.app.hub.Wants(id) })
+	}
 	// Both cards reach done with their image, and the gallery shows both.
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`
 		document.querySelectorAll('[data-testid="job-card"][data-status="done"] [data-testid="job-image"]').length === 2 &&

@@ -51,6 +51,8 @@ for i in $(seq 1 "$WORKERS"); do
   pids+=($!)
 done
 echo "run-services: RabbitMQ on 127.0.0.1:$RABBIT_PORT, MinIO on 127.0.0.1:$MINIO_PORT, $WORKERS worker(s); open http://localhost:3000"
-setsid bin/webui &
+# Loopback only and localhost's name only, as `make run`: a page elsewhere
+# cannot reach this webui through DNS rebinding (README: ALLOWED_HOSTS).
+setsid env LISTEN_ADDR="${LISTEN_ADDR:-127.0.0.1:3000}" ALLOWED_HOSTS="${ALLOWED_HOSTS:-localhost}" bin/webui &
 pids+=($!)
 wait -n

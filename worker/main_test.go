@@ -80,14 +80,15 @@ type syncBuffer = testenv.Buffer
 func TestGenerateWritesImagesAndMetadata(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name, dir, want string
+		name, dir, generator, want string
 	}{
-		{"placeholder without a checkout", t.TempDir(), "generator: placeholder"},
-		{"fastsdcpu with a checkout", fakeCheckout(t), "generator: fastsdcpu"},
+		{"placeholder without a checkout", t.TempDir(), "", "generator: placeholder"},
+		{"fastsdcpu with a checkout", fakeCheckout(t), "", "generator: fastsdcpu ("},
+		{"the warm generator asked", fakeCheckout(t), "fastsdcpu-warm", "generator: fastsdcpu-warm ("},
 	} {
 		out := t.TempDir()
 		var stdout, stderr bytes.Buffer
-		env := map[string]string{"FASTSDCPU_DIR": tc.dir, "PYTHON": python(t)}
+		env := map[string]string{"FASTSDCPU_DIR": tc.dir, "PYTHON": python(t), "GENERATOR": tc.generator}
 		err := Run(context.Background(), []string{"generate", "--prompt", "-rf green dog", "--count", "2",
 			"--seed", "5", "--out", out}, func(k string) string { return env[k] }, &stdout, &stderr)
 		if err != nil {
@@ -102,7 +103,8 @@ func TestGenerateWritesImagesAndMetadata(t *testing.T) {
 			t.Fatalf("%s: files %v, printed %v", tc.name, files, printed)
 		}
 		meta, err := os.ReadFile(printed[2])
-		if err != nil || !strings.Contains(string(meta), `"prompt": "-rf green dog"`) || !strings.Contains(string(meta), `"job_id"`) {
+		if err != nil || !strings.Contains(string(meta), `"prompt": "-rf green dog"`) || !strings.Contains(string(meta), `"job_id"`) ||
+			!strings.Contains(string(meta), `"seed": 5,`) {
 			t.Errorf("%s: metadata %s (%v)", tc.name, meta, err)
 		}
 	}

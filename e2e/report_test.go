@@ -30,6 +30,8 @@ type section struct{ name, title, empty string }
 var sections = []section{
 	{"machine", "Machine", "Not measured yet."},
 	{"overhead", "Pipeline overhead", "Not measured yet: run `make bench`."},
+	// Written by the worker package's BenchmarkWarmGenerator (worker/bench_warm_test.go).
+	{"warm", "Warm generator (one worker)", "Not measured yet: run `go test -run '^$' -bench WarmGenerator -benchtime 1x ./worker/`."},
 	{"throughput", "Throughput", "Not measured yet: run `make bench`."},
 	{"burst", "Burst", "Not measured yet: run `make bench`."},
 	{"faults", "Faults", "Not measured yet: run `make chaos`."},

@@ -47,7 +47,7 @@ func latencyChart(title string, ss []series, goals []float64, xMax float64) char
 		step = 100
 	}
 	return chart{Kind: "cdf", Title: title, XLabel: "overhead (ms)", YLabel: "share of jobs at or below",
-		Series: ss, Goals: goals, DashedLabel: "goals: p50 ≤ 50 ms, p99 ≤ 200 ms", XMax: xMax, TickStep: step}
+		Series: ss, Goals: goals, DashedLabel: fmt.Sprintf("goals: p50 ≤ %g ms, p99 ≤ %g ms", goals[0], goals[1]), XMax: xMax, TickStep: step}
 }
 
 // throughputChart is jobs per second against the number of workers, with

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -126,42 +124,6 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 	}
 	return false
 }
-
-// phases publishes a running job's phase each time it moves forward
-// (loading_model < generating < uploading): once when the job starts, then
-// at each change. Generators report from their own goroutines.
-type phases struct {
-	ev   *events
-	base job.Event
-	mu   sync.Mutex
-	now  job.Phase
-}
-
-func (p *phases) enter(next job.Phase) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if next.Order() <= p.now.Order() {
-		return
-	}
-	p.now = next
-	e := p.base
-	e.State, e.Phase = job.Started, next
-	p.ev.send(e)
-}
-
-// observe records a done job's phases in /metrics.
-func (w *Worker) observe(durations map[string]float64) {
-	for phase, s := range durations {
-		w.m.phase.WithLabelValues(phase).Observe(s)
-	}
-	if _, ok := durations[job.DurationModelLoad]; ok {
-		w.m.modelLoads.WithLabelValues("job").Inc()
-	}
-}
-
-// drawSeed is a seed in fastsdcpu's range (a 32-bit unsigned integer, as
-// job.Message allows).
-func drawSeed() int64 { return rand.Int64N(1 << 32) }
 
 // settleContext bounds one settle. It is made when the job is over, not
 // when it starts (a long job must not use up its time), and it outlives ctx:
@@ -293,70 +255,11 @@ func (w *Worker) run(ctx context.Context, m job.Message, attempt int, start time
 	return jobOutput{objects: objects, durations: t.durations(upload)}, nil
 }
 
-// timings are the measured phases of one job.
-type timings struct {
-	start, generated time.Time     // the job taken; the generator's output ready
-	queueWait        time.Duration // since submission; -1 when unknown
-	load, generation time.Duration // the generator's own time
-	imagesUp         time.Duration // the images' upload (the JSON is written after it)
-}
-
-// durations are the phases in seconds (job.Duration* keys); upload is the
-// whole upload, the JSON's included.
-func (t timings) durations(upload time.Duration) map[string]float64 {
-	d := map[string]float64{
-		job.DurationGeneration: roundSeconds(t.generation),
-		job.DurationUpload:     roundSeconds(upload),
-	}
-	if t.load > 0 {
-		d[job.DurationModelLoad] = roundSeconds(t.load)
-	}
-	if t.queueWait >= 0 {
-		d[job.DurationQueueWait] = roundSeconds(t.queueWait)
-	}
-	return d
-}
-
-// queueWait is the time from the job's submission (its submitted_at, set by
-// the webui) to start, or -1 when the message does not say. Clocks of two
-// machines differ: a negative wait reads as 0.
-func queueWait(m job.Message, start time.Time) time.Duration {
-	at, err := time.Parse(time.RFC3339Nano, m.SubmittedAt)
-	if m.SubmittedAt == "" || err != nil {
-		return -1
-	}
-	return max(start.Sub(at), 0)
-}
-
 func (w *Worker) uploadFailure(ctx context.Context, err error) error {
 	if errors.Is(context.Cause(ctx), errGraceOver) {
 		return &failure{requeue: true, reason: "stopped by shutdown during upload"}
 	}
 	return &failure{requeue: true, reason: "store unreachable: " + err.Error()}
-}
-
-// annotate adds the product's fields beside fastsdcpu's own.
-func (w *Worker) annotate(meta map[string]any, m job.Message, attempt int, t timings) {
-	meta[FieldJobID] = m.ID
-	meta[FieldWorker] = w.cfg.WorkerName
-	meta[FieldGenerator] = w.d.Generator.Name()
-	meta[FieldStartedAt] = t.start.UTC().Format(time.RFC3339Nano)
-	meta[FieldFinishedAt] = t.generated.UTC().Format(time.RFC3339Nano)
-	meta[FieldGenerationSeconds] = roundSeconds(t.generation)
-	if t.load > 0 {
-		meta[FieldModelLoadSeconds] = roundSeconds(t.load)
-	}
-	if t.queueWait >= 0 {
-		meta[FieldQueueWaitSeconds] = roundSeconds(t.queueWait)
-	}
-	meta[FieldUploadSeconds] = roundSeconds(t.imagesUp) // the images; the JSON itself is not in it
-	meta[FieldAttempt] = attempt
-	if m.Group != "" {
-		meta[FieldGroup] = m.Group
-	}
-	if m.SubmittedAt != "" {
-		meta[FieldSubmittedAt] = m.SubmittedAt
-	}
 }
 
 func roundSeconds(d time.Duration) float64 {

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/stacktest"
@@ -276,5 +278,30 @@ func TestChooseGenerator(t *testing.T) {
 		if err != nil || g.Name() != tc.want || !strings.Contains(why, tc.why) {
 			t.Errorf("%s: got %v (%q), %v; want %s (%q)", tc.name, g, why, err, tc.want, tc.why)
 		}
+	}
+}
+
+// The CLI loads the model in every run: its job starts in loading_model and
+// moves to generating when fastsdcpu prints "Pipeline : ..." after its init.
+func TestFastSDCPUReportsTheEndOfTheLoad(t *testing.T) {
+	t.Parallel()
+	gen, _ := fakeCLI(t, "FAKE_LOAD_MS=300", "FAKE_DELAY_MS=200")
+	if !gen.NeedsLoad(job.Message{}) {
+		t.Fatal("the CLI says it needs no load")
+	}
+	var phases []job.Phase
+	var mu sync.Mutex
+	ctx := withPhases(context.Background(), func(p job.Phase) { mu.Lock(); phases = append(phases, p); mu.Unlock() })
+	res, err := gen.Generate(ctx, job.Message{ID: jobID, Prompt: "a fox", Count: 1}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(phases, []job.Phase{job.PhaseGenerating}) {
+		t.Errorf("phases %v", phases)
+	}
+	if res.ModelLoad < 300*time.Millisecond || res.Generation < 200*time.Millisecond {
+		t.Errorf("load %s, generation %s", res.ModelLoad, res.Generation)
 	}
 }

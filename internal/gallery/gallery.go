@@ -44,6 +44,7 @@ type Meta struct {
 	Steps          int     `json:"steps,omitempty"`
 	GuidanceScale  float64 `json:"guidance_scale,omitempty"`
 	Seed           int64   `json:"seed"`
+	UseSeed        bool    `json:"use_seed"` // Seed made the images (fastsdcpu writes seed -1, use_seed false when it drew one itself)
 	ImageSeeds     []int64 `json:"image_seeds,omitempty"`
 	NumberOfImages int     `json:"number_of_images,omitempty"`
 
@@ -51,9 +52,18 @@ type Meta struct {
 	JobID             string    `json:"job_id,omitempty"`
 	Worker            string    `json:"worker,omitempty"`
 	Generator         string    `json:"generator,omitempty"`
+	Group             string    `json:"group,omitempty"` // the submission: "in parallel" jobs share it
 	StartedAt         time.Time `json:"started_at,omitzero"`
 	FinishedAt        time.Time `json:"finished_at,omitzero"`
 	GenerationSeconds float64   `json:"generation_seconds,omitempty"`
+}
+
+// SeedUsed is the seed that made the images, when the metadata says so.
+func (m *Meta) SeedUsed() (int64, bool) {
+	if m == nil || !m.UseSeed || m.Seed < 0 || m.Seed > job.MaxSeed {
+		return 0, false
+	}
+	return m.Seed, true
 }
 
 // Entry is one complete entry: its metadata JSON exists.

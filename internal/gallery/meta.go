@@ -147,26 +147,28 @@ func ParseMeta(b []byte, maxPrompt int) *Meta {
 		maxPrompt = job.DefaultLimits.MaxPromptLength
 	}
 	var r struct {
-		Prompt          lstr  `json:"prompt"`
-		NegativePrompt  lstr  `json:"negative_prompt"`
-		LCMModelID      lstr  `json:"lcm_model_id"`
-		OpenVINOModelID lstr  `json:"openvino_lcm_model_id"`
-		UseOpenVINO     lbool `json:"use_openvino"`
-		UseLCMLora      lbool `json:"use_lcm_lora"`
-		LCMLora         lora  `json:"lcm_lora"`
-		Width           lnum  `json:"image_width"`
-		Height          lnum  `json:"image_height"`
-		Steps           lnum  `json:"inference_steps"`
-		GuidanceScale   lnum  `json:"guidance_scale"`
-		Seed            lnum  `json:"seed"`
-		ImageSeeds      lnums `json:"image_seeds"`
-		NumberOfImages  lnum  `json:"number_of_images"`
-		JobID           lstr  `json:"job_id"`
-		Worker          lstr  `json:"worker"`
-		Generator       lstr  `json:"generator"`
-		StartedAt       ltime `json:"started_at"`
-		FinishedAt      ltime `json:"finished_at"`
-		GenSeconds      lnum  `json:"generation_seconds"`
+		Prompt          lstr   `json:"prompt"`
+		NegativePrompt  lstr   `json:"negative_prompt"`
+		LCMModelID      lstr   `json:"lcm_model_id"`
+		OpenVINOModelID lstr   `json:"openvino_lcm_model_id"`
+		UseOpenVINO     lbool  `json:"use_openvino"`
+		UseLCMLora      lbool  `json:"use_lcm_lora"`
+		LCMLora         lora   `json:"lcm_lora"`
+		Width           lnum   `json:"image_width"`
+		Height          lnum   `json:"image_height"`
+		Steps           lnum   `json:"inference_steps"`
+		GuidanceScale   lnum   `json:"guidance_scale"`
+		Seed            lnum   `json:"seed"`
+		UseSeed         *lbool `json:"use_seed"`
+		Group           lstr   `json:"group"`
+		ImageSeeds      lnums  `json:"image_seeds"`
+		NumberOfImages  lnum   `json:"number_of_images"`
+		JobID           lstr   `json:"job_id"`
+		Worker          lstr   `json:"worker"`
+		Generator       lstr   `json:"generator"`
+		StartedAt       ltime  `json:"started_at"`
+		FinishedAt      ltime  `json:"finished_at"`
+		GenSeconds      lnum   `json:"generation_seconds"`
 	}
 	// The field types never fail, so an error here is a syntax error (or
 	// not an object): nothing is known.
@@ -184,6 +186,12 @@ func ParseMeta(b []byte, maxPrompt int) *Meta {
 		StartedAt: time.Time(r.StartedAt), FinishedAt: time.Time(r.FinishedAt),
 		GenerationSeconds: r.GenSeconds.float(),
 	}
+	// Without use_seed (a JSON not fastsdcpu's), a seed that is there
+	// stands for itself.
+	m.UseSeed = r.Seed != "" && (r.UseSeed == nil && m.Seed >= 0 || r.UseSeed != nil && bool(*r.UseSeed))
+	if g := string(r.Group); len(g) <= maxShortField {
+		m.Group = g
+	}
 	if m.UseOpenVINO && r.OpenVINOModelID != "" {
 		m.Model = clipBytes(string(r.OpenVINOModelID))
 	}
@@ -199,5 +207,5 @@ func ParseMeta(b []byte, maxPrompt int) *Meta {
 // size is about the bytes m holds, for the cache's budget.
 func (m *Meta) size() int {
 	return 256 + len(m.Prompt) + len(m.NegativePrompt) + len(m.Model) + len(m.LoraBaseModel) +
-		len(m.JobID) + len(m.Worker) + len(m.Generator) + 8*len(m.ImageSeeds)
+		len(m.JobID) + len(m.Worker) + len(m.Generator) + len(m.Group) + 8*len(m.ImageSeeds)
 }

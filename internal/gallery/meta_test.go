@@ -85,3 +85,31 @@ func TestThumbScalesLongestSide(t *testing.T) {
 		t.Error("no error for a broken PNG")
 	}
 }
+
+// The seed counts only when the metadata says it made the images: fastsdcpu
+// writes seed -1 and use_seed false when it drew one it recorded nowhere.
+func TestParseMetaSeedAndGroup(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		json string
+		seed int64
+		used bool
+	}{
+		{`{"seed": 42, "use_seed": true, "group": "g1"}`, 42, true},
+		{`{"seed": 0, "use_seed": true}`, 0, true},
+		{`{"seed": -1, "use_seed": false}`, 0, false},
+		{`{"seed": 42, "use_seed": false}`, 0, false},
+		{`{"seed": 42}`, 42, true}, // not fastsdcpu's: the seed stands for itself
+		{`{"use_seed": true}`, 0, false},
+		{`{"seed": 4294967296, "use_seed": true}`, 0, false},
+	} {
+		m := gallery.ParseMeta([]byte(c.json), 0)
+		seed, used := m.SeedUsed()
+		if seed != c.seed || used != c.used {
+			t.Errorf("%s: seed %d used %v, want %d %v", c.json, seed, used, c.seed, c.used)
+		}
+	}
+	if m := gallery.ParseMeta([]byte(`{"group": "g1"}`), 0); m.Group != "g1" {
+		t.Errorf("group %q", m.Group)
+	}
+}

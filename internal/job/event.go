@@ -9,13 +9,21 @@ import (
 type State string
 
 // The states of a job. The worker publishes Started, Retrying, Done and
-// Failed; the webui itself records Queued when it publishes.
+// Failed; the webui itself records Queued when it publishes, and Cancelled
+// when a person cancels a job that waits.
 const (
 	Queued   State = "queued"
 	Started  State = "running"
 	Retrying State = "retrying" // failed once, back in the queue
 	Done     State = "done"
 	Failed   State = "failed" // dead-lettered: it will not run again
+	// Cancelled: cancelled while it waited. The webui records it when it
+	// writes the job's cancel marker (store.CancelKey); the worker that
+	// reaches the message finds the marker, acks it without running it and
+	// publishes Cancelled too. Its Attempt is the attempt that did not run,
+	// so a Started event of that attempt (the worker took the message
+	// before the marker was written) outranks it: the cancel came too late.
+	Cancelled State = "cancelled"
 )
 
 // Phase is what a running job is doing now. Within one attempt the phases
@@ -92,8 +100,15 @@ type Event struct {
 	Generator   string             `json:"generator,omitempty"`    // Kind KindWorker: fastsdcpu, fastsdcpu-warm, placeholder
 	Attempt     int                `json:"attempt,omitempty"`      // 1 for the first run
 	Durations   map[string]float64 `json:"durations,omitempty"`    // State Done: seconds per phase (the Duration* keys)
-	Seed        *int64             `json:"seed,omitempty"`         // State Started/Done: the seed the generator was given
-	At          time.Time          `json:"at"`
+	Seed        *int64             `json:"seed,omitempty"`         // State Queued/Started/Done: the seed the generator is given
+	// The job's other settings, on the webui's Queued event, so that every
+	// replica can show the job and make it again (reuse, retry).
+	NegativePrompt string    `json:"negative_prompt,omitempty"`
+	Width          int       `json:"width,omitempty"`
+	Height         int       `json:"height,omitempty"`
+	Steps          int       `json:"steps,omitempty"`
+	GuidanceScale  *float64  `json:"guidance_scale,omitempty"`
+	At             time.Time `json:"at"`
 }
 
 // IsWorker reports whether e is a worker's lifecycle event.

@@ -72,7 +72,7 @@ const (
 	MinSide            = 256
 	MaxGuidance        = 20.0
 	DefaultCount       = 1
-	maxSeed            = 1<<32 - 1
+	MaxSeed            = 1<<32 - 1 // seeds are 0..MaxSeed, fastsdcpu's (and torch's manual_seed's) 32-bit range
 	maxMessageBodySize = 64 << 10
 )
 
@@ -171,8 +171,8 @@ func (m *Message) Normalize(l Limits) error {
 	case m.NegativePrompt != "" && !ArgvSafe(m.NegativePrompt):
 		bad("negative_prompt", argvUnsafeReason)
 	}
-	if m.Seed != nil && (*m.Seed < 0 || *m.Seed > maxSeed) {
-		bad("seed", "must be between 0 and %d", int64(maxSeed))
+	if m.Seed != nil && (*m.Seed < 0 || *m.Seed > MaxSeed) {
+		bad("seed", "must be between 0 and %d", int64(MaxSeed))
 	}
 	for _, s := range []struct {
 		name string
@@ -185,7 +185,7 @@ func (m *Message) Normalize(l Limits) error {
 	if m.Steps != 0 && (m.Steps < 1 || m.Steps > l.MaxSteps) {
 		bad("steps", "must be between 1 and %d, not %d", l.MaxSteps, m.Steps)
 	}
-	if g := m.GuidanceScale; g != nil && (*g < 0 || *g > MaxGuidance) {
+	if g := m.GuidanceScale; g != nil && !(*g >= 0 && *g <= MaxGuidance) { // NaN too (a form can send it)
 		bad("guidance_scale", "must be between 0 and %g", MaxGuidance)
 	}
 	if len(m.Group) > 64 || hasControl(m.Group) {

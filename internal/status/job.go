@@ -35,6 +35,8 @@ type Job struct {
 	// Durations are a done job's seconds per phase (the job.Duration* keys:
 	// queue_wait, model_load, generation, upload), as far as told.
 	Durations map[string]float64
+	// Settings are the rest of what the job asked for, as submitted.
+	Settings Settings
 
 	updated time.Time
 }
@@ -47,16 +49,47 @@ func (j *Job) setReason(reason string) {
 	j.Reason = j.ReasonKind.Text()
 }
 
+// Settings are what a job asks of the generator beyond its prompt, count
+// and seed, as the webui's queued event carries them (or the job's metadata
+// in the gallery): reuse and retry make the job again from them.
+type Settings struct {
+	NegativePrompt string
+	Width, Height  int
+	Steps          int
+	GuidanceScale  *float64
+}
+
+// fill gives the zero fields of s the event's values: the first report of a
+// fact is kept, whichever publisher's event brings it.
+func (s *Settings) fill(e job.Event) {
+	if s.NegativePrompt == "" {
+		s.NegativePrompt = e.NegativePrompt
+	}
+	if s.Width == 0 && s.Height == 0 {
+		s.Width, s.Height = e.Width, e.Height
+	}
+	if s.Steps == 0 {
+		s.Steps = e.Steps
+	}
+	if s.GuidanceScale == nil && e.GuidanceScale != nil {
+		v := *e.GuidanceScale
+		s.GuidanceScale = &v
+	}
+}
+
 // Rank orders the states of a job so that a late event never moves it back:
-// queued < running(1) < retrying(1) or requeued(1) < running(2) < ... <
-// failed < done, and within one run its phases: running without a phase <
-// loading_model < generating < uploading. The webui's own queued event has
-// attempt 0; a worker that gives a job back (shutdown, store down) sends
-// queued with its attempt.
+// queued < cancelled(1) < running(1) < retrying(1) or requeued(1) <
+// cancelled(2) < running(2) < ... < failed < done, and within one run its
+// phases: running without a phase < loading_model < generating < uploading.
+// The webui's own queued event has attempt 0; a worker that gives a job back
+// (shutdown, store down) sends queued with its attempt. A cancel names the
+// attempt that does not run, so that attempt's running event (the worker
+// took the message before the cancel marker was written) outranks it: the
+// card then tells the truth, the job runs.
 func (j Job) Rank() int { return rank(j.State, j.Attempt, j.Phase) }
 
-// rank spans 8 per attempt: queued(a) and retrying(a) are 8a, running(a) is
-// 8a-4 plus its phase's order (0..3).
+// rank spans 8 per attempt: queued(a) and retrying(a) are 8a, cancelled(a)
+// is 8a-6, running(a) is 8a-4 plus its phase's order (0..3).
 func rank(s job.State, attempt int, p job.Phase) int {
 	if s == job.Queued {
 		return 8 * max(attempt, 0)
@@ -65,6 +98,8 @@ func rank(s job.State, attempt int, p job.Phase) int {
 		attempt = 1
 	}
 	switch s {
+	case job.Cancelled:
+		return 8*attempt - 6
 	case job.Started:
 		return 8*attempt - 4 + p.Order()
 	case job.Retrying:
@@ -77,8 +112,11 @@ func rank(s job.State, attempt int, p job.Phase) int {
 	return -1
 }
 
-// Terminal reports whether the job will not change any more.
-func (j Job) Terminal() bool { return j.State == job.Done || j.State == job.Failed }
+// Terminal reports whether the job will not change any more (a cancelled
+// job runs only if the cancel came too late, and then says so).
+func (j Job) Terminal() bool {
+	return j.State == job.Done || j.State == job.Failed || j.State == job.Cancelled
+}
 
 // Waiting reports whether the job is in line (queued or retrying).
 func (j Job) Waiting() bool { return j.State == job.Queued || j.State == job.Retrying }

@@ -32,10 +32,16 @@ func (t *Tracker) lookup(ctx context.Context, id string) (job.Event, bool) {
 func doneEvent(e gallery.Entry) job.Event {
 	ev := job.Event{ID: e.ID, State: job.Done, Objects: e.Images, At: e.Modified}
 	if m := e.Meta; m != nil {
-		ev.Prompt, ev.Worker = m.Prompt, m.Worker
-		if m.Seed > 0 { // fastsdcpu writes -1 when it drew a seed it did not record
-			seed := m.Seed
+		ev.Prompt, ev.Worker, ev.Group, ev.Count = m.Prompt, m.Worker, m.Group, m.NumberOfImages
+		ev.NegativePrompt, ev.Width, ev.Height, ev.Steps = m.NegativePrompt, m.Width, m.Height, m.Steps
+		// fastsdcpu writes seed -1, use_seed false when it drew a seed it
+		// did not record.
+		if seed, ok := m.SeedUsed(); ok {
 			ev.Seed = &seed
+		}
+		if m.GuidanceScale > 0 {
+			g := m.GuidanceScale
+			ev.GuidanceScale = &g
 		}
 		if m.GenerationSeconds > 0 {
 			ev.Durations = map[string]float64{job.DurationGeneration: m.GenerationSeconds}

@@ -62,6 +62,7 @@ func (t *table) apply(e job.Event) (Job, bool) {
 	if j.Count == 0 {
 		j.Count = e.Count
 	}
+	j.Settings.fill(e)
 	if e.State == job.Queued && e.Attempt == 0 && j.Rank() == 0 && at.Before(j.QueuedAt) {
 		j.QueuedAt = at // our own record came after a replica's earlier one
 	}
@@ -101,7 +102,7 @@ func advance(j *Job, e job.Event, at time.Time) {
 			j.QueuedAt = at
 			j.setReason(e.Reason)
 		}
-	case job.Failed:
+	case job.Failed, job.Cancelled:
 		j.FinishedAt = at
 		j.setReason(e.Reason)
 	case job.Done:
@@ -151,6 +152,10 @@ func (t *table) copyLocked(j *Job) Job {
 	out.Durations = maps.Clone(j.Durations)
 	if j.Seed != nil {
 		out.Seed = cloneSeed(j.Seed)
+	}
+	if g := j.Settings.GuidanceScale; g != nil {
+		v := *g
+		out.Settings.GuidanceScale = &v
 	}
 	return out
 }

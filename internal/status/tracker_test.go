@@ -219,3 +219,43 @@ func TestTrackerKeepsTheClassOfAReasonNotItsWords(t *testing.T) {
 		t.Errorf("the log lacks the worker's words:\n%s", log.String())
 	}
 }
+
+// A cancel names the attempt that does not run: the worker's own cancelled
+// event changes nothing visible, and a running event of that attempt (the
+// worker took the message before the marker was written) outranks it.
+func TestTrackerCancelledRanksBelowTheRunItStops(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr, _ := newTestTracker(&now, Options{})
+	seed := int64(7)
+	tr.Apply(job.Event{ID: id1, State: job.Queued, Prompt: "dog", Seed: &seed, Width: 640, Height: 384, At: now})
+	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now.Add(time.Second)})
+	j, changed := tr.Apply(job.Event{ID: id1, State: job.Cancelled, Attempt: 1, Reason: "cancelled"})
+	if !changed || j.State != job.Cancelled || !j.Terminal() || j.Waiting() {
+		t.Fatalf("cancelled: %+v", j)
+	}
+	if j, _ := tr.table.get(id2); j.Position != 1 {
+		t.Errorf("the job behind a cancelled one is at %d, want 1", j.Position)
+	}
+	if j, _ := tr.Apply(job.Event{ID: id1, State: job.Queued}); j.State != job.Cancelled {
+		t.Errorf("a late queued event undid the cancel: %+v", j)
+	}
+	if j2, _ := tr.Apply(job.Event{ID: id1, State: job.Cancelled, Attempt: 1, Worker: "w1"}); j2.State != job.Cancelled || j2.Rank() != j.Rank() {
+		t.Errorf("the worker's cancelled event of the same attempt moved the job: %+v", j2)
+	}
+	if j, _ := tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1}); j.State != job.Started {
+		t.Errorf("the run the cancel came too late for does not show: %+v", j)
+	}
+	// A retrying job cancelled: the next attempt is the one that does not run.
+	tr.Apply(job.Event{ID: id3, State: job.Retrying, Attempt: 1, Reason: "oom"})
+	if j, _ := tr.Apply(job.Event{ID: id3, State: job.Cancelled, Attempt: 2}); j.State != job.Cancelled {
+		t.Errorf("retrying job not cancelled: %+v", j)
+	}
+	if j, _ := tr.Apply(job.Event{ID: id3, State: job.Retrying, Attempt: 1}); j.State != job.Cancelled {
+		t.Errorf("a late retrying event undid the cancel: %+v", j)
+	}
+	j, _ = tr.table.get(id1)
+	if j.Seed == nil || *j.Seed != 7 || j.Settings.Width != 640 || j.Settings.Height != 384 {
+		t.Errorf("settings of the queued event lost: seed %v %+v", j.Seed, j.Settings)
+	}
+}

@@ -10,6 +10,18 @@ import (
 // ThumbPrefix holds derived thumbnails: thumbs/<id>-<n>.jpg.
 const ThumbPrefix = "thumbs/"
 
+// CancelPrefix holds the cancel markers: cancelled/<id>, an empty object
+// written by the webui when a person cancels a job that waits. The worker
+// that reaches the job's message finds it and acks the message unrun: a
+// marker in the store outlives every pod (a ScaledJob's pod starts fresh)
+// and needs nothing of the queue. Markers are kept (a few bytes each): a
+// duplicate of the message, which RabbitMQ's at-least-once delivery allows,
+// must find the marker too.
+const CancelPrefix = "cancelled/"
+
+// CancelKey is the key of the cancel marker of job id.
+func CancelKey(id string) string { return CancelPrefix + id }
+
 // Kind is what a key is in the layout.
 type Kind int
 

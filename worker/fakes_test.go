@@ -135,7 +135,8 @@ type fakeStore struct {
 	objects  map[string][]byte
 	order    []string
 	failPuts int
-	failAll  bool
+	failAll  bool // Puts fail
+	failStat bool // Stats fail (the cancel check)
 }
 
 func newStore() *fakeStore { return &fakeStore{objects: map[string][]byte{}} }
@@ -167,6 +168,12 @@ func (s *fakeStore) Get(ctx context.Context, key string) (io.ReadCloser, store.O
 }
 
 func (s *fakeStore) Stat(ctx context.Context, key string) (store.Object, error) {
+	s.mu.Lock()
+	down := s.failStat
+	s.mu.Unlock()
+	if down {
+		return store.Object{}, errors.New("connection refused")
+	}
 	_, o, err := s.Get(ctx, key)
 	return o, err
 }

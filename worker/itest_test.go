@@ -140,16 +140,19 @@ func (it *itest) deadReason() string {
 	return testenv.PeekHeader(it.t, it.rabbit, queue.DeadName(it.opts.Name), queue.HeaderReason)
 }
 
-// MinIO down while the worker uploads, then back: the job completes.
+// MinIO down while the worker uploads, then back: the job completes. (It
+// goes down once the job started: before, the worker waits at its cancel
+// check, TestStoreOutageBeforeTheJobHoldsIt.)
 func TestStoreOutageDuringUploadCompletes(t *testing.T) {
 	t.Parallel()
 	m := testenv.StartMinIO(t)
 	it := newITest(t, m, queue.Options{})
-	p := it.start("w1")
+	p := it.start("w1", "FAKE_SD_DELAY_MS=2000")
 	p.waitLog(`"worker ready"`)
-	m.Stop()
 	id := job.NewID()
 	it.publish(job.Message{ID: id, Prompt: "through the outage", Count: 2})
+	p.waitLog(`"job started"`)
+	m.Stop()
 	p.waitLog(`"upload failed, retrying"`)
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
@@ -161,6 +164,32 @@ func TestStoreOutageDuringUploadCompletes(t *testing.T) {
 	}
 	if n := len(it.objects()); n != 3 {
 		t.Errorf("%d objects, want 3", n)
+	}
+}
+
+// MinIO down before the job starts: the worker cannot tell whether the job
+// was cancelled, so it holds the message (no delivery counted) and asks
+// again until MinIO is back; then the job runs once.
+func TestStoreOutageBeforeTheJobHoldsIt(t *testing.T) {
+	t.Parallel()
+	m := testenv.StartMinIO(t)
+	it := newITest(t, m, queue.Options{})
+	p := it.start("w1")
+	p.waitLog(`"worker ready"`)
+	m.Stop()
+	id := job.NewID()
+	it.publish(job.Message{ID: id, Prompt: "after the outage", Count: 1})
+	p.waitLog(`"cancel check: store unreachable, asking again"`)
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	it.waitEntries(1)
+	it.waitLen("ready", it.q.Len, 0)
+	if runs := it.runs(); len(runs) != 1 {
+		t.Errorf("the CLI ran %d times, want 1", len(runs))
+	}
+	if strings.Contains(p.Log(), `"job requeued"`) {
+		t.Error("the job was given back during a short outage")
 	}
 }
 

@@ -37,7 +37,7 @@ func (f *failure) Error() string { return f.reason }
 
 // process runs one delivery through the whole job and settles it exactly
 // once. Every path ends in one settle and one log line. It reports stamped
-// when the message only got its id (no job ran).
+// when no job ran: the message only got its id, or it was cancelled.
 func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life *lifecycle) (stamped bool) {
 	start := time.Now()
 	w.m.inFlight.Inc()
@@ -70,6 +70,9 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 		w.finish(log, OutcomeInvalid, start, err, "reason", reason)
 		ev.send(with(base, job.Failed, reason))
 		return
+	}
+	if handled, skipped := w.skipCancelled(ctx, d, m.ID, base, start, ev, log); handled {
+		return skipped // a cancelled job: no job ran, a one-shot worker takes the next message
 	}
 
 	if m.Seed == nil {

@@ -24,6 +24,7 @@ type fakeQueue struct {
 	lenErr     error
 	publishErr error
 	failAfter  int // with publishErr: the first failAfter publishes succeed
+	feed       chan job.Event
 }
 
 func (q *fakeQueue) Publish(ctx context.Context, m queue.Message) error {
@@ -51,11 +52,43 @@ func (q *fakeQueue) Len(ctx context.Context) (int, error) {
 
 func (q *fakeQueue) Ping(ctx context.Context) error { return q.lenErr }
 
-// SubscribeStatus hands out nothing: handler tests feed the status directly.
+// SubscribeStatus hands out what the test sends to feed (handler tests
+// mostly apply events to the status directly).
 func (q *fakeQueue) SubscribeStatus(ctx context.Context) (<-chan job.Event, error) {
+	q.mu.Lock()
+	if q.feed == nil {
+		q.feed = make(chan job.Event, 64)
+	}
+	feed := q.feed
+	q.mu.Unlock()
 	ch := make(chan job.Event)
-	go func() { <-ctx.Done(); close(ch) }()
+	go func() {
+		defer close(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-feed:
+				select {
+				case ch <- e:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
 	return ch, nil
+}
+
+// publish sends e to the status subscription, as a worker would.
+func (q *fakeQueue) publish(e job.Event) {
+	q.mu.Lock()
+	if q.feed == nil {
+		q.feed = make(chan job.Event, 64)
+	}
+	feed := q.feed
+	q.mu.Unlock()
+	feed <- e
 }
 
 func (q *fakeQueue) statusEvents() []job.Event {
@@ -85,6 +118,7 @@ type fakeGallery struct {
 	entries []gallery.Entry
 	files   map[string][]byte
 	ready   bool
+	putErr  error
 }
 
 func newFakeGallery() *fakeGallery { return &fakeGallery{files: map[string][]byte{}, ready: true} }
@@ -165,6 +199,34 @@ func (g *fakeGallery) open(key, ct string) (io.ReadCloser, store.Object, error) 
 	}
 	return io.NopCloser(bytes.NewReader(b)), store.Object{Key: key, Size: int64(len(b)),
 		ETag: `"etag-` + key + `"`, Modified: time.Unix(0, 0), ContentType: ct}, nil
+}
+
+// Put stores an object (cancel markers); putErr fails it.
+func (g *fakeGallery) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.putErr != nil {
+		return g.putErr
+	}
+	g.files[key] = b
+	return nil
+}
+
+func (g *fakeGallery) setFile(key string, b []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.files[key] = b
+}
+
+func (g *fakeGallery) has(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.files[key]
+	return ok
 }
 
 // imagesOf adapts the fake to ImageStore.

@@ -20,23 +20,59 @@ const maxBody = 16 << 10
 func (s *server) newForm() components.FormVM {
 	l := s.limits
 	return components.FormVM{Count: 1, Parallel: true, MaxCount: l.MaxCount, MaxPrompt: l.MaxPromptLength,
-		MinSide: job.MinSide, MaxSide: l.MaxSide, MaxSteps: l.MaxSteps}
+		MinSide: job.MinSide, MaxSide: l.MaxSide, MaxSteps: l.MaxSteps,
+		MaxGuidance: strconv.FormatFloat(job.MaxGuidance, 'g', -1, 64)}
 }
 
-// formValues reads the form as typed, for showing it again.
-func (s *server) formValues(v url.Values) components.FormVM {
+// formFields are the form's fields, as posted and as GET / reads them from
+// its query ("reuse" links, the redirect after a submission).
+var formFields = []string{"prompt", "count", "parallel", "negative_prompt", "seed", "width", "height",
+	"steps", "guidance_scale", "advanced"}
+
+func hasFormValues(v url.Values) bool {
+	for _, k := range formFields {
+		if v.Has(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// formValues reads the form as typed, for showing it again. A form posted
+// without "parallel" had the box unchecked; a query without it (an old
+// reuse link) keeps the default.
+func (s *server) formValues(v url.Values, posted bool) components.FormVM {
 	f := s.newForm()
 	f.Prompt = v.Get("prompt")
-	f.Parallel = v.Get("parallel") != ""
+	if posted || v.Has("parallel") {
+		f.Parallel = isOn(v.Get("parallel"))
+	}
 	f.NegativePrompt = v.Get("negative_prompt")
 	f.Seed = strings.TrimSpace(v.Get("seed"))
 	f.Width = strings.TrimSpace(v.Get("width"))
 	f.Height = strings.TrimSpace(v.Get("height"))
 	f.Steps = strings.TrimSpace(v.Get("steps"))
+	f.Guidance = strings.TrimSpace(v.Get("guidance_scale"))
+	if a := v.Get("advanced"); a == "open" || a == "closed" {
+		f.Advanced = a
+	}
 	if n, err := strconv.Atoi(strings.TrimSpace(v.Get("count"))); err == nil && n >= 1 && n <= f.MaxCount {
 		f.Count = n
 	}
 	return f
+}
+
+// formQuery is the query of GET / that shows the form f again.
+func formQuery(f components.FormVM) string {
+	q := url.Values{"prompt": {f.Prompt}, "count": {strconv.Itoa(f.Count)}, "parallel": {onOff(f.Parallel)},
+		"advanced": {f.AdvancedState()}}
+	for k, v := range map[string]string{"negative_prompt": f.NegativePrompt, "seed": f.Seed, "width": f.Width,
+		"height": f.Height, "steps": f.Steps, "guidance_scale": f.Guidance} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q.Encode()
 }
 
 // formRequest turns the posted form into a request; fields that are not
@@ -74,6 +110,13 @@ func (s *server) formRequest(v url.Values) request {
 			bad("seed", fmt.Sprintf("must be a whole number, not %q", raw))
 		} else {
 			m.Seed = &n
+		}
+	}
+	if raw := strings.TrimSpace(v.Get("guidance_scale")); raw != "" {
+		if g, err := strconv.ParseFloat(raw, 64); err != nil {
+			bad("guidance_scale", fmt.Sprintf("must be a number such as 1.5, not %q", raw))
+		} else {
+			m.GuidanceScale = &g
 		}
 	}
 	return req

@@ -53,3 +53,21 @@ func (s *server) showJob(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// cancelJSON handles POST /api/jobs/{id}/cancel: a job that waits will not
+// run (the cancel marker, see cancel). 200 with the job, 404 unknown, 409 no
+// longer waiting, 503 the store did not take the marker. Knowing the id is
+// what allows it, as for GET /api/jobs/{id}: ids are random and a waiting
+// job's id is known only to whoever submitted it.
+func (s *server) cancelJSON(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		writeError(w, http.StatusNotFound, "no such job", nil)
+		return
+	}
+	if code, problem := s.cancel(r.Context(), id); problem != "" {
+		writeError(w, code, problem, nil)
+		return
+	}
+	s.showJob(w, r)
+}

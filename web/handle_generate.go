@@ -9,13 +9,15 @@ import (
 )
 
 // submitForm handles POST /generate: without JavaScript it answers 303 to
-// the page, or the page again with the errors beside the fields; to htmx it
-// answers the composer fragment either way.
+// the page (the form as sent in its query, what happened in a notice that
+// survives the redirect), or the page again with the errors beside the
+// fields; to htmx it answers the composer fragment either way. The form
+// always comes back as it was sent: the next try changes one thing.
 func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if !s.allow(w, r) {
 		_ = r.ParseForm() // to show back what was typed
-		f := s.formValues(validUTF8(r.PostForm))
+		f := s.formValues(validUTF8(r.PostForm), true)
 		f.Problem = capitalize(rateLimitedMessage)
 		s.renderComposer(w, r, http.StatusTooManyRequests, f, cookieJobIDs(r))
 		return
@@ -38,8 +40,8 @@ func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 	if len(jobs) > 0 {
 		ids = rememberJobs(w, r, jobs)
 	}
+	f := s.formValues(r.PostForm, true)
 	if serr != nil {
-		f := s.formValues(r.PostForm)
 		f.Errors = errorMap(serr.Fields)
 		if serr.Status != http.StatusBadRequest {
 			f.Problem = capitalize(serr.Message)
@@ -48,12 +50,11 @@ func (s *server) submitForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !isHTMX(r) {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		setNotice(w, r, noticeQueued(len(jobs)))
+		http.Redirect(w, r, "/?"+formQuery(f), http.StatusSeeOther)
 		return
 	}
-	f := s.newForm()
-	f.Parallel = isOn(r.PostForm.Get("parallel"))
-	f.Notice = fmt.Sprintf("Queued %d job%s.", len(jobs), plural(len(jobs)))
+	f.Notice = noticeText(noticeQueued(len(jobs)))
 	s.renderComposer(w, r, http.StatusOK, f, ids)
 }
 

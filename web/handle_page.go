@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/a-h/templ"
 
@@ -14,24 +13,43 @@ import (
 // galleryPageSize is the old page's: a grid of 2×12, 3×8 or 4×6.
 const galleryPageSize = 24
 
-// showPage handles GET /: the form (pre-filled by ?prompt=&seed= from a
-// "reuse" link), this browser's jobs and a gallery page (?before= for older).
+// showPage handles GET /: the form (filled from the query: a "reuse" link,
+// or the form as it was sent before the redirect of a submission without
+// JavaScript), this browser's jobs and a gallery page (?before= for older).
 func (s *server) showPage(w http.ResponseWriter, r *http.Request) {
 	f := s.newForm()
-	q := validUTF8(r.URL.Query())
-	f.Prompt = q.Get("prompt")
-	if seed := q.Get("seed"); seed != "" {
-		if _, err := strconv.ParseUint(seed, 10, 32); err == nil {
-			f.Seed = seed
-		}
+	if q := validUTF8(r.URL.Query()); hasFormValues(q) {
+		f = s.formValues(q, false)
 	}
+	f.Notice = takeNotice(w, r)
 	c := components.ComposerVM{Form: f, Jobs: s.jobCards(r.Context(), cookieJobIDs(r))}
 	s.render(w, r, http.StatusOK, components.Page(s.page(r, c)))
 }
 
 // page builds the whole page around the composer c.
 func (s *server) page(r *http.Request, c components.ComposerVM) components.PageVM {
-	return components.PageVM{AssetVersion: s.assetVer, Composer: c, Gallery: s.galleryVM(r)}
+	vm := components.PageVM{AssetVersion: s.assetVer, About: s.about(), Fleet: fleetVM(s.Jobs.Fleet()),
+		Composer: c, Gallery: s.galleryVM(r)}
+	for _, g := range c.Jobs.Groups {
+		for _, j := range g.Jobs {
+			if !j.Finished() {
+				vm.Refresh = true
+			}
+		}
+	}
+	return vm
+}
+
+// about is the banner: what actually runs behind the page.
+func (s *server) about() string {
+	switch g := s.EmbeddedGenerator; {
+	case g == "":
+		return "This AI model is autoscaled by Kubernetes Event-Driven Autoscaling (KEDA): GPU workers start when jobs wait in the queue and scale to zero when it is empty."
+	case g == "placeholder":
+		return "Embedded mode: one worker inside this program draws placeholder pictures (no model, no GPU, nothing autoscaled). Deployed on Kubernetes, KEDA starts GPU workers from the queue's length and scales them to zero."
+	default:
+		return "Embedded mode: one worker inside this program runs " + g + " on this machine (no GPU cluster, nothing autoscaled). Deployed on Kubernetes, KEDA starts GPU workers from the queue's length and scales them to zero."
+	}
 }
 
 // galleryVM is the page of ?before=, or the newest when it is absent or stale.
@@ -47,11 +65,8 @@ func (s *server) galleryVM(r *http.Request) components.GalleryVM {
 		s.Log.Warn("gallery page", "err", err)
 		return g
 	}
-	now := s.Now()
 	g.Older, g.Next = before != "", next
-	for _, e := range entries {
-		g.Entries = append(g.Entries, entryVM(e, now))
-	}
+	g.Entries = entryCards(entries, s.Now())
 	return g
 }
 
@@ -68,12 +83,7 @@ func (s *server) showGalleryPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the gallery is unavailable right now", http.StatusServiceUnavailable)
 		return
 	}
-	now := s.Now()
-	vms := make([]components.EntryVM, 0, len(entries))
-	for _, e := range entries {
-		vms = append(vms, entryVM(e, now))
-	}
-	s.render(w, r, http.StatusOK, components.GalleryPage(vms, next))
+	s.render(w, r, http.StatusOK, components.GalleryPage(entryCards(entries, s.Now()), next))
 }
 
 // showJobList handles GET /jobs: this browser's job cards, for the page to

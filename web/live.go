@@ -31,6 +31,7 @@ type jobEventData struct {
 type fleetEventData struct {
 	Workers map[string]int `json:"workers"`
 	Depth   int            `json:"depth"`
+	HTML    string         `json:"html"` // the strip
 }
 
 func fleetData(f status.Fleet) fleetEventData {
@@ -55,7 +56,8 @@ type galleryEventData struct {
 // state); to everyone "fleet" events (the workers and the queue's depth), a
 // "jobs" event without data when a job leaves the line (places moved:
 // re-read the waiting cards) or after lost changes (re-read every card).
-func FollowJobs(ctx context.Context, changes <-chan status.Change, h *Hub, m *Metrics, now func() time.Time) {
+// scenes (the tracker) gives what a card says of waiting.
+func FollowJobs(ctx context.Context, changes <-chan status.Change, scenes sceneSource, h *Hub, m *Metrics, now func() time.Time) {
 	for {
 		var c status.Change
 		var ok bool
@@ -78,13 +80,15 @@ func FollowJobs(ctx context.Context, changes <-chan status.Change, h *Hub, m *Me
 			j := c.Job
 			if h.Wants(j.ID) {
 				sendTo(h, m, j.ID, "job", jobEventData{ID: j.ID, Status: string(j.State), Phase: string(j.Phase), Rank: j.Rank(),
-					Position: j.Position, HTML: renderString(components.JobCard(jobVM(j, now())))})
+					Position: j.Position, HTML: renderString(components.JobCard(jobVM(j, sceneOf(scenes, now()))))})
 			}
 			if leftLine(j) {
 				send(h, m, "jobs", jobsEventData{Op: "moved"})
 			}
 		case status.FleetChanged:
-			send(h, m, "fleet", fleetData(c.Fleet))
+			d := fleetData(c.Fleet)
+			d.HTML = renderString(components.Fleet(fleetVM(c.Fleet)))
+			send(h, m, "fleet", d)
 		case status.Lost:
 			send(h, m, "jobs", jobsEventData{Op: "lost"})
 		}

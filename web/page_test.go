@@ -15,7 +15,7 @@ import (
 func entry(id, prompt string, age time.Duration, now time.Time) gallery.Entry {
 	return gallery.Entry{ID: id, Modified: now.Add(-age), Meta: &gallery.Meta{
 		Prompt: prompt, Model: "stabilityai/sd-turbo", LoraBaseModel: "Lykon/dreamshaper-8",
-		Width: 512, Height: 768, Seed: 1234,
+		Width: 512, Height: 768, Seed: 1234, UseSeed: true,
 	}}
 }
 
@@ -83,7 +83,7 @@ func TestScriptInPromptIsRenderedEscaped(t *testing.T) {
 	}
 	// A job card and the SSE payload escape it too.
 	j, _ := f.jobs.Apply(jobEvent("0b6b1bd4-2a4e-4f7e-9e2d-6f3c8a3e5b11", "queued", evil))
-	html := renderString(components.JobCard(jobVM(j, f.now)))
+	html := renderString(components.JobCard(jobVM(j, scene{now: f.now})))
 	if strings.Contains(html, "<script>") || !strings.Contains(html, "&lt;script&gt;") {
 		t.Errorf("job card: %s", html)
 	}
@@ -110,11 +110,11 @@ func TestGalleryShowsNewestFirstWithMetadataAndLoadMore(t *testing.T) {
 			t.Errorf("%s = %q, want %q", id, got, want)
 		}
 	}
-	link := first.Find(".entry-image")
+	link := first.Find("a.shot")
 	if link.AttrOr("href", "") != "/images/e29-1.png" || link.Find("img").AttrOr("src", "") != "/images/thumbs/e29-1.jpg" {
 		t.Errorf("image link %q thumb %q", link.AttrOr("href", ""), link.Find("img").AttrOr("src", ""))
 	}
-	if got := first.Find(`[data-testid="reuse"]`).AttrOr("href", ""); got != "/?prompt=prompt+29&seed=1234#composer" {
+	if got := first.Find(`[data-testid="reuse"]`).AttrOr("href", ""); got != "/?count=1&height=768&parallel=off&prompt=prompt+29&seed=1234&width=512#composer" {
 		t.Errorf("reuse link %q", got)
 	}
 	if first.Find(`[data-testid="copy-prompt"]`).AttrOr("data-copy", "") != "prompt 29" {

@@ -77,7 +77,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer parts.close()
-	return serve(ctx, log, srv, &h, served, newWebUI(cfg, log, reg, parts.queue, parts.store), parts)
+	w := newWebUI(cfg, log, reg, parts.queue, parts.store, parts.generator)
+	return serve(ctx, log, srv, &h, served, w, parts)
 }
 
 // swapHandler serves the current handler: a placeholder while starting,
@@ -111,10 +112,11 @@ func mode(cfg config.WebUI) string {
 
 // parts are the webui's dependencies, production or embedded.
 type parts struct {
-	queue queue.Queue
-	store store.Store
-	wait  func() error // the embedded worker, after ctx ends
-	close func()
+	queue     queue.Queue
+	store     store.Store
+	generator string       // embedded mode: the in-process worker's generator; "" in production
+	wait      func() error // the embedded worker, after ctx ends
+	close     func()
 }
 
 // open connects to RabbitMQ and MinIO, or starts the embedded mode.
@@ -207,8 +209,9 @@ type webui struct {
 }
 
 // newWebUI builds the webui over q and s; reg is its metrics registry (the
-// embedded worker's metrics are on it already).
-func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q queue.Queue, s store.Store) *webui {
+// embedded worker's metrics are on it already); generator is the embedded
+// worker's, "" in production.
+func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q queue.Queue, s store.Store, generator string) *webui {
 	w := &webui{log: log, hub: NewHub(64).Limit(cfg.MaxStreams, cfg.MaxStreamsPerClient)}
 	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, MaxPrompt: cfg.Limits.MaxPromptLength,
 		Log: log.With("component", "gallery")})
@@ -216,7 +219,7 @@ func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q qu
 	w.changes, w.unsubscribe = w.jobs.Changes(1024)
 	w.metrics = NewMetrics(reg, w.index, w.hub, w.jobs)
 	w.handler = NewServer(Deps{
-		Config: cfg, Log: log, Queue: q, Images: s, Gallery: w.index,
+		Config: cfg, Log: log, Queue: q, Images: s, Markers: s, Gallery: w.index, EmbeddedGenerator: generator,
 		Jobs: w.jobs, Hub: w.hub, Metrics: w.metrics,
 		Ready: map[string]Pinger{"queue": q, "store": s},
 	})
@@ -235,7 +238,7 @@ func (w *webui) run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return w.jobs.Run(ctx) })
-	g.Go(func() error { FollowJobs(ctx, w.changes, w.hub, w.metrics, time.Now); return nil })
+	g.Go(func() error { FollowJobs(ctx, w.changes, w.jobs, w.hub, w.metrics, time.Now); return nil })
 	g.Go(func() error { FollowGallery(ctx, w.index, w.hub, w.metrics, w.log, time.Now); return nil })
 	return g.Wait()
 }

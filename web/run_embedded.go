@@ -21,5 +21,5 @@ func openEmbedded(ctx context.Context, cfg config.WebUI, log *slog.Logger, geten
 		return nil, fmt.Errorf("webui: embedded mode: %w", err)
 	}
 	fmt.Fprintln(stdout, p.Banner)
-	return &parts{queue: p.Queue, store: p.Store, wait: p.Wait, close: func() { _ = p.Queue.Close() }}, nil
+	return &parts{queue: p.Queue, store: p.Store, generator: p.Generator, wait: p.Wait, close: func() { _ = p.Queue.Close() }}, nil
 }

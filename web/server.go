@@ -39,6 +39,12 @@ type ImageStore interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, store.Object, error)
 }
 
+// Markers is where a cancel leaves its marker (store.CancelKey): the store
+// the workers read.
+type Markers interface {
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+}
+
 // Gallery is the index of complete entries (package gallery).
 type Gallery interface {
 	Ready() bool
@@ -53,6 +59,7 @@ type Gallery interface {
 type Jobs interface {
 	Apply(e job.Event) (status.Job, bool)
 	Get(ctx context.Context, id string) (status.Job, bool)
+	sceneSource // the fleet and the recent durations, for what a card says of waiting
 }
 
 // Deps are what the server is built from; each is required but Log and Now.
@@ -61,12 +68,16 @@ type Deps struct {
 	Log     *slog.Logger // nil: discard
 	Queue   JobQueue
 	Images  ImageStore
+	Markers Markers
 	Gallery Gallery
 	Jobs    Jobs
 	Hub     *Hub
 	Metrics *Metrics
 	Ready   map[string]Pinger
 	Now     func() time.Time // nil: time.Now
+	// EmbeddedGenerator is the in-process worker's generator in the
+	// embedded mode, "" in production: the page's banner says what runs.
+	EmbeddedGenerator string
 }
 
 type server struct {
@@ -93,7 +104,7 @@ func NewServer(d Deps) http.Handler {
 		d.Now = time.Now
 	}
 	for name, missing := range map[string]bool{
-		"Queue": d.Queue == nil, "Images": d.Images == nil, "Gallery": d.Gallery == nil,
+		"Queue": d.Queue == nil, "Images": d.Images == nil, "Markers": d.Markers == nil, "Gallery": d.Gallery == nil,
 		"Jobs": d.Jobs == nil, "Hub": d.Hub == nil, "Metrics": d.Metrics == nil,
 	} {
 		if missing {

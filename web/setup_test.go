@@ -47,7 +47,7 @@ func setup(t *testing.T, change ...func(*config.WebUI)) *fixture {
 	now := func() time.Time { return f.now }
 	f.jobs = status.New(f.queue, f.gallery, status.Options{Now: now})
 	f.handler = NewServer(Deps{
-		Config: cfg, Queue: f.queue, Images: imagesOf{f.gallery}, Gallery: f.gallery,
+		Config: cfg, Queue: f.queue, Images: imagesOf{f.gallery}, Markers: f.gallery, Gallery: f.gallery,
 		Jobs: f.jobs, Hub: f.hub, Metrics: NewMetrics(prometheus.NewRegistry(), f.gallery, f.hub, f.jobs), Now: now,
 		Ready: map[string]Pinger{"queue": f.queue},
 	})
@@ -56,7 +56,7 @@ func setup(t *testing.T, change ...func(*config.WebUI)) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	changes, unsubscribe := f.jobs.Changes(1024)
-	go func() { defer close(done); FollowJobs(ctx, changes, f.hub, nil, now) }()
+	go func() { defer close(done); FollowJobs(ctx, changes, f.jobs, f.hub, nil, now) }()
 	t.Cleanup(func() { cancel(); <-done; unsubscribe() })
 	return f
 }

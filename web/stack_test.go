@@ -87,7 +87,7 @@ func startStack(t testing.TB, change ...func(*config.WebUI)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.app = newWebUI(cfg, log, prometheus.NewRegistry(), st.q, st.s)
+	st.app = newWebUI(cfg, log, prometheus.NewRegistry(), st.q, st.s, "")
 	if err := st.app.jobs.Subscribe(ctx); err != nil { // before serving, as Run does
 		t.Fatal(err)
 	}

@@ -37,3 +37,16 @@ func staticHandler() http.Handler {
 		files.ServeHTTP(w, r)
 	})
 }
+
+// favicon answers /favicon.ico, which a browser asks for when it shows an
+// image alone (no page names an icon there): the page's SVG icon.
+func favicon(w http.ResponseWriter, r *http.Request) {
+	b, err := fs.ReadFile(static.FS, "favicon.svg")
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(b)
+}

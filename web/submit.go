@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -47,6 +48,11 @@ func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submit
 			}
 		}
 	}
+	if m.Seed != nil && req.Parallel && !hasField(fields, "seed") && *m.Seed+int64(m.Count)-1 > job.MaxSeed {
+		// Job i of a parallel submission gets seed+i (split).
+		fields = append(fields, job.FieldError{Field: "seed", Reason: fmt.Sprintf(
+			"with %d images in parallel (seeds %d and up) must be at most %d", m.Count, *m.Seed, job.MaxSeed-int64(m.Count)+1)})
+	}
 	if w := s.stop.find(m.Prompt); w != "" && !hasField(fields, "prompt") {
 		fields = append(fields, job.FieldError{Field: "prompt",
 			Reason: fmt.Sprintf("contains %q, a word on the stop list: please don't use this tool for NSFW content", w)})
@@ -89,13 +95,12 @@ func (s *server) submit(ctx context.Context, req request) ([]status.Job, *submit
 	var firstErr error
 	var jobs []status.Job
 	var queued []job.Event
-	for i, msg := range msgs {
+	for _, msg := range msgs {
 		if firstErr = s.Queue.Publish(ctx, queue.Message{ID: msg.ID, Body: msg.Encode()}); firstErr != nil {
 			break // the queue is failing: the rest would fail too
 		}
 		at, _ := time.Parse(time.RFC3339Nano, msg.SubmittedAt)
-		e := job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count,
-			At: at.Add(time.Duration(i))}
+		e := queuedEvent(msg, at) // job i of a submission is submitted i nanoseconds after the first (split)
 		j, _ := s.Jobs.Apply(e)
 		jobs = append(jobs, j)
 		queued = append(queued, e)
@@ -147,21 +152,42 @@ func (s *server) announce(events []job.Event) {
 
 // split makes the messages of one submission: "in parallel" with count N is
 // N messages of count 1 sharing a group id, else one message of count N.
+// Every message has a seed, so that its card can show it and "reuse" can
+// make the same images again: the one asked for, else one drawn here; job
+// i of a parallel submission gets seed+i (N parallel jobs of one seed would
+// make N identical images). Job i is submitted i nanoseconds after the
+// first: the line orders by that time.
 func split(m job.Message, parallel bool, now time.Time) []job.Message {
-	m.SubmittedAt = now.Format(time.RFC3339Nano)
 	m.ID = ""
-	if !parallel || m.Count == 1 {
-		m.ID = job.NewID()
-		return []job.Message{m}
+	n := 1
+	if parallel && m.Count > 1 {
+		n = m.Count
+		m.Count, m.Group = 1, job.NewID()
 	}
-	n := m.Count
-	m.Count, m.Group = 1, job.NewID()
+	base := drawSeed(n)
+	if m.Seed != nil {
+		base = *m.Seed
+	}
 	out := make([]job.Message, n)
 	for i := range out {
 		out[i] = m
 		out[i].ID = job.NewID()
+		seed := base + int64(i)
+		out[i].Seed = &seed
+		out[i].SubmittedAt = now.Add(time.Duration(i)).Format(time.RFC3339Nano)
 	}
 	return out
+}
+
+// drawSeed is a random seed that leaves room for n-1 more after it.
+func drawSeed(n int) int64 { return rand.Int64N(job.MaxSeed - int64(n) + 2) }
+
+// queuedEvent is the webui's queued event of msg: it carries every setting,
+// so that each replica can show the job and make it again.
+func queuedEvent(msg job.Message, at time.Time) job.Event {
+	return job.Event{ID: msg.ID, State: job.Queued, Group: msg.Group, Prompt: msg.Prompt, Count: msg.Count,
+		Seed: msg.Seed, NegativePrompt: msg.NegativePrompt, Width: msg.Width, Height: msg.Height,
+		Steps: msg.Steps, GuidanceScale: msg.GuidanceScale, At: at}
 }
 
 func hasField(fs []job.FieldError, name string) bool {

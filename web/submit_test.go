@@ -44,8 +44,9 @@ func TestFormPublishesOneJobAndRedirects(t *testing.T) {
 	v := url.Values{"prompt": {"  green dog "}, "count": {"3"}, "negative_prompt": {"blurry"},
 		"seed": {"42"}, "width": {"512"}, "height": {"768"}, "steps": {"4"}}
 	w := f.postForm(v)
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
-		t.Fatalf("status %d Location %q, want 303 to /", w.Code, w.Header().Get("Location"))
+	loc := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/?") {
+		t.Fatalf("status %d Location %q, want 303 to /?<the form>", w.Code, loc)
 	}
 	msgs := f.queue.messages()
 	if len(msgs) != 1 {
@@ -64,9 +65,26 @@ func TestFormPublishesOneJobAndRedirects(t *testing.T) {
 		t.Errorf("queued event %+v", e)
 	}
 
-	// The page after the redirect shows the job's card, from the cookie.
-	r := httptestGet("/", w.Result().Cookies())
-	d := doc(t, f.do(r))
+	// The page after the redirect shows the job's card, from the cookie,
+	// the notice, and the form as it was sent.
+	r := httptestGet(loc, w.Result().Cookies())
+	page := f.do(r)
+	d := doc(t, page)
+	if got := testid(d, "form-notice").Text(); got != "Queued 1 job." {
+		t.Errorf("notice after the redirect %q", got)
+	}
+	if testid(d, "prompt").Text() != "  green dog " || testid(d, "count").AttrOr("value", "") != "3" ||
+		testid(d, "seed").AttrOr("value", "") != "42" || testid(d, "negative_prompt").Text() != "blurry" {
+		t.Errorf("the form was not kept: prompt %q count %q seed %q", testid(d, "prompt").Text(),
+			testid(d, "count").AttrOr("value", ""), testid(d, "seed").AttrOr("value", ""))
+	}
+	if _, checked := testid(d, "parallel").Attr("checked"); checked {
+		t.Error("parallel was off when sent")
+	}
+	// The notice is shown once: the page deletes its cookie.
+	if c := page.Result().Cookies(); len(c) != 1 || c[0].Name != noticeCookie || c[0].MaxAge >= 0 {
+		t.Errorf("notice cookie not deleted: %v", c)
+	}
 	card := testid(d, "job-card")
 	if card.Length() != 1 || card.AttrOr("data-job-id", "") != m.ID || card.AttrOr("data-status", "") != "queued" {
 		t.Fatalf("job cards: %d, %v", card.Length(), card.AttrOr("data-status", ""))
@@ -142,8 +160,12 @@ func TestFormToHTMXAnswersTheComposer(t *testing.T) {
 	if got := testid(d, "form-notice").Text(); got != "Queued 2 jobs." {
 		t.Errorf("notice %q", got)
 	}
-	if got := testid(d, "prompt").Text(); got != "" {
-		t.Errorf("the prompt should be cleared, got %q", got)
+	// The form comes back as it was sent: the next try changes one thing.
+	if got := testid(d, "prompt").Text(); got != "green dog" {
+		t.Errorf("the prompt should be kept, got %q", got)
+	}
+	if _, checked := testid(d, "parallel").Attr("checked"); !checked || testid(d, "count").AttrOr("value", "") != "2" {
+		t.Error("count and parallel should be kept")
 	}
 	// An invalid form to htmx: the fragment with the errors, status 400.
 	w = f.postForm(url.Values{"prompt": {""}}, "HX-Request", "true")

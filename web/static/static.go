@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every asset at its file name.
 //
-//go:embed style.css app.js htmx.min.js favicon.svg
+//go:embed style.css app.js theme.js htmx.min.js favicon.svg
 var FS embed.FS

@@ -17,11 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/gallery"
 	"github.com/sdkeda/sdkeda/internal/gallery/gallerytest"
 	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
+	"github.com/sdkeda/sdkeda/internal/status"
 	"github.com/sdkeda/sdkeda/internal/testenv"
 )
 
@@ -40,7 +43,8 @@ func BenchmarkSubmit(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer q.Close()
-	srv := httptest.NewServer(NewServer(Deps{Config: cfg, Queue: q, Images: imagesOf{newFakeGallery()}, Gallery: newFakeGallery()}))
+	fg := newFakeGallery()
+	srv := httptest.NewServer(NewServer(benchDeps(cfg, q, imagesOf{fg}, fg)))
 	defer srv.Close()
 	body := `{"prompt":"a green dog on a skateboard, studio light, 35 mm","count":1}`
 	const total = 4000
@@ -93,7 +97,7 @@ func BenchmarkGalleryRequest(b *testing.B) {
 			if err := idx.Resync(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			h := NewServer(Deps{Config: benchConfig(b), Queue: &fakeQueue{}, Images: st, Gallery: idx})
+			h := NewServer(benchDeps(benchConfig(b), &fakeQueue{}, st, idx))
 			cursors := walkCursors(b, h, 100)
 			for _, tc := range []struct {
 				name   string
@@ -157,6 +161,22 @@ func walkCursors(b *testing.B, h http.Handler, pages int) []string {
 		b.Fatal("no cursors")
 	}
 	return out
+}
+
+// benchDeps are the server's dependencies over q, images and g, with a job
+// status and a hub of their own (no events follow: a benchmark measures the
+// handler).
+func benchDeps(cfg config.WebUI, q interface {
+	JobQueue
+	queue.StatusSubscriber
+}, images ImageStore, g interface {
+	Gallery
+	status.Gallery
+}) Deps {
+	jobs := status.New(q, g, status.Options{})
+	hub := NewHub(16)
+	return Deps{Config: cfg, Queue: q, Images: images, Markers: newFakeGallery(), Gallery: g, Jobs: jobs, Hub: hub,
+		Metrics: NewMetrics(prometheus.NewRegistry(), g, hub, jobs)}
 }
 
 func benchConfig(b *testing.B) config.WebUI {

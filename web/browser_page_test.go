@@ -134,6 +134,13 @@ func TestBrowserLightbox(t *testing.T) {
 	if status := eval[int](t, ctx, `fetch('/favicon.ico').then(r => r.status)`); status != 200 {
 		t.Errorf("/favicon.ico: %d", status)
 	}
+	// Point 9: HEAD of an image answers GET's headers, without a body.
+	head := eval[[]string](t, ctx, `Promise.all([fetch('/images/`+demoFour+`-1.png', {method: 'HEAD'}), fetch('/images/`+demoFour+`-1.png')])
+		.then(([h, g]) => h.text().then(body => [String(h.status), h.headers.get('content-type'), h.headers.get('content-length'),
+			g.headers.get('content-length'), String(body.length)]))`)
+	if len(head) != 5 || head[0] != "200" || head[1] != "image/png" || head[2] == "" || head[2] != head[3] || head[4] != "0" {
+		t.Errorf("HEAD of an image: status, type, length, GET's length, body: %v", head)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(eval[string](t, ctx, `location.origin`)+"/images/"+demoFour+"-1.png"),
 		chromedp.Sleep(500*time.Millisecond)); err != nil {
 		t.Fatal(err)

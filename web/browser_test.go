@@ -271,6 +271,16 @@ func TestBrowserSubmitsAndSeesTheImages(t *testing.T) {
 		t.Errorf("gallery seeds %q, cards %v", gallerySeeds, seeds)
 	}
 
+	// The lightbox of each image of the group card shows that job's seed
+	// (the second came by a live event and joined the card).
+	for i, want := range []string{first, second} {
+		press(t, ctx, `[data-testid=gallery-entry] .shot-set:nth-child(`+strconv.Itoa(i+1)+`) a.shot`)
+		poll(t, ctx, "the lightbox opens", `document.getElementById('lightbox').open`, problems)
+		if meta := eval[string](t, ctx, `document.querySelector('.lightbox-meta').textContent`); !strings.Contains(meta, "Seed"+want) {
+			t.Errorf("image %d of the group: metadata %q lacks seed %s", i+1, meta, want)
+		}
+		press(t, ctx, `[data-testid=lightbox-close]`)
+	}
 	// Change the form, then "reuse" the gallery card: every setting of the
 	// submission comes back, with its first seed, without leaving the page.
 	err = chromedp.Do(ctx, chromedp.Clear(css("prompt")), chromedp.SendKeys(css("prompt"), "something else"),

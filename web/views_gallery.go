@@ -56,6 +56,7 @@ func addToCard(vm components.EntryVM, e gallery.Entry) components.EntryVM {
 	m := meta(e)
 	vm.Sets = append(vm.Sets, shotSet(e, m))
 	slices.SortStableFunc(vm.Sets, func(a, b components.ShotSetVM) int { return cmp.Compare(seedOrder(a.Seed), seedOrder(b.Seed)) })
+	vm.Details = vm.Sets[0].Details // "All settings" is the first set's (its lightbox reads them there)
 	var seeds []string
 	for _, s := range vm.Sets {
 		if s.Seed != "" {

@@ -169,8 +169,10 @@
       download.setAttribute('download', link.dataset.download || '');
       meta.replaceChildren();
       var holder = link.closest('[data-meta]');
-      var tpl = holder && holder.querySelector('template.meta');
+      var tpl = holder && holder.querySelector(':scope > template.meta');
+      var shown = link.closest('article') && link.closest('article').querySelector('.entry-details .details');
       if (tpl) meta.appendChild(tpl.content.cloneNode(true));
+      else if (shown) meta.appendChild(shown.cloneNode(true));
       dialog.classList.toggle('single', links.length < 2);
       // The neighbours load while this one is looked at.
       [at - 1, at + 1].forEach(function (j) {
@@ -382,6 +384,15 @@
     var home = group ? grid.querySelector('article.entry[data-group="' + CSS.escape(group) + '"]') : null;
     if (home && home !== card) {
       card.querySelectorAll('.shot-set').forEach(function (set) {
+        // A card's first set has its metadata in the card ("All settings"):
+        // it takes a copy along.
+        var details = card.querySelector('.entry-details .details');
+        if (details && !set.querySelector(':scope > template.meta')) {
+          var t = document.createElement('template');
+          t.className = 'meta';
+          t.content.appendChild(details.cloneNode(true));
+          set.appendChild(t);
+        }
         var old = document.getElementById(set.id);
         if (old) old.remove();
         home.querySelector('.shots').appendChild(set);

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +21,6 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	st := startStack(t)
 	st.startWorker(slowGenerator{delay: 2 * time.Second})
 	ctx, problems := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +59,6 @@ func TestBrowserCancelRetryClear(t *testing.T) {
 	t.Parallel()
 	st := startStack(t)
 	ctx, problems := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(st.url+"/"),
 		chromedp.WaitVisible(css("prompt")),
@@ -113,8 +108,6 @@ func TestBrowserWaitingAndFleet(t *testing.T) {
 	st := startStack(t)
 	st.startWorker(slowGenerator{delay: 3 * time.Second})
 	ctx, problems := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(st.url+"/"), chromedp.WaitVisible(css("fleet"))); err != nil {
 		t.Fatal(err)
 	}

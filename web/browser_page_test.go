@@ -19,8 +19,6 @@ func startDemoBrowser(t *testing.T) (*demo, context.Context, func() []string) {
 	t.Helper()
 	d := startDemo(t)
 	ctx, problems := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancel)
 	setCookie(t, ctx, d.url, jobsCookie, d.cookie())
 	if err := chromedp.Do(ctx, chromedp.Navigate(d.url+"/"), chromedp.WaitVisible(css("gallery-entry"))); err != nil {
 		t.Fatalf("open the page: %v (console: %v)", err, problems())
@@ -247,8 +245,6 @@ func TestBrowserWithoutJavaScriptShowsNothingWrong(t *testing.T) {
 	t.Parallel()
 	d := startDemo(t)
 	ctx, problems := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,8 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // browser starts headless Chromium and collects what its console reports:
-// a CSP violation or a script error fails the test.
+// a CSP violation or a script error fails the test. What runs in it has 3
+// minutes.
 func browser(t *testing.T) (context.Context, func() []string) {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -46,6 +47,9 @@ func browser(t *testing.T) (context.Context, func() []string) {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+
+	ctx, cancelRun := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelRun)
 
 	var mu sync.Mutex
 	var problems []string
@@ -88,6 +92,12 @@ func shoot(t *testing.T, ctx context.Context, name string, width, height int64) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	saveShot(t, name, img)
+}
+
+// saveShot writes a screenshot into the test's artifact folder.
+func saveShot(t *testing.T, name string, img []byte) {
+	t.Helper()
 	path := filepath.Join(artifactDir(t), name)
 	if err := os.WriteFile(path, img, 0o644); err != nil {
 		t.Fatal(err)
@@ -112,11 +122,7 @@ func shootView(t *testing.T, ctx context.Context, name string, width, height int
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(artifactDir(t), name)
-	if err := os.WriteFile(path, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	saveShot(t, name, img)
 }
 
 func css(testid string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + testid + `"]`) }
@@ -211,8 +217,6 @@ func TestBrowserSubmitsAndSeesTheImages(t *testing.T) {
 	st := startStack(t)
 	st.startWorker(slowGenerator{delay: 1500 * time.Millisecond})
 	ctx, problems := browser(t)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(st.url+"/"),

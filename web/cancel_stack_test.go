@@ -15,11 +15,8 @@ import (
 
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/job"
-	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/memq"
-	"github.com/sdkeda/sdkeda/internal/queue/rabbitmq"
 	"github.com/sdkeda/sdkeda/internal/store"
-	"github.com/sdkeda/sdkeda/internal/store/s3store"
 	"github.com/sdkeda/sdkeda/web/embedded"
 	"github.com/sdkeda/sdkeda/worker"
 )
@@ -183,31 +180,11 @@ func TestCancelledJobsNeverRunOnRabbitMQAndMinIO(t *testing.T) {
 // pod: EXIT_AFTER_ONE_TASK=1) on env's queue and bucket, until it exits.
 func runOneShot(t *testing.T, env map[string]string, gen worker.Generator) {
 	t.Helper()
-	wenv := map[string]string{"EXIT_AFTER_ONE_TASK": "1", "EMPTY_QUEUE_WAIT": "2s", "GENERATOR": "placeholder",
-		"WORKER_NAME": "one-shot", "METRICS_ADDR": "off"}
-	for k, v := range env {
-		if _, ok := wenv[k]; !ok {
-			wenv[k] = v
-		}
-	}
-	cfg, err := config.LoadWorker(func(k string) string { return wenv[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	opts := queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures}
-	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, opts, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	s, err := s3store.Open(ctx, s3store.Config{Endpoint: cfg.MinioEndpoint, AccessKey: cfg.MinioAccessKey,
-		SecretKey: cfg.MinioSecretKey, Bucket: cfg.MinioBucket}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := worker.New(cfg, worker.Deps{Consume: q.Consume, Status: q, Store: s, Generator: gen, Log: testLogger(t)})
+	w, closeQueue := newWorker(t, ctx, env, map[string]string{"EXIT_AFTER_ONE_TASK": "1", "EMPTY_QUEUE_WAIT": "2s",
+		"WORKER_NAME": "one-shot"}, gen, testLogger(t))
+	defer closeQueue()
 	if err := w.Run(ctx); err != nil {
 		t.Fatalf("one-shot worker: %v", err)
 	}

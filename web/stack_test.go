@@ -140,36 +140,12 @@ func envMap(kv []string) map[string]string {
 // to log (nowhere when nil), until stop is called or the test ends.
 func startWorker(t testing.TB, env map[string]string, gen worker.Generator, log io.Writer) (stop func()) {
 	t.Helper()
-	wenv := map[string]string{"GENERATOR": "placeholder", "EXIT_AFTER_ONE_TASK": "false",
-		"WORKER_NAME": "test-worker", "METRICS_ADDR": "off"}
-	for k, v := range env {
-		if _, ok := wenv[k]; !ok {
-			wenv[k] = v
-		}
-	}
-	cfg, err := config.LoadWorker(func(k string) string { return wenv[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if gen == nil {
-		gen = worker.Placeholder{}
-	}
 	logger := testLogger(t)
 	if log != nil {
 		logger = slog.New(slog.NewJSONHandler(log, nil))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	opts := queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures}
-	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, opts, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := s3store.Open(ctx, s3store.Config{Endpoint: cfg.MinioEndpoint, AccessKey: cfg.MinioAccessKey,
-		SecretKey: cfg.MinioSecretKey, Bucket: cfg.MinioBucket}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := worker.New(cfg, worker.Deps{Consume: q.Consume, Status: q, Store: s, Generator: gen, Log: logger})
+	w, closeQueue := newWorker(t, ctx, env, map[string]string{"EXIT_AFTER_ONE_TASK": "false", "WORKER_NAME": "test-worker"}, gen, logger)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -178,9 +154,44 @@ func startWorker(t testing.TB, env map[string]string, gen worker.Generator, log 
 		}
 	}()
 	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done; _ = q.Close() }) }
+	stop = func() { once.Do(func() { cancel(); <-done; closeQueue() }) }
 	t.Cleanup(stop)
 	return stop
+}
+
+// newWorker is a worker on env's RabbitMQ queue and MinIO bucket, on
+// connections of its own, with gen (the placeholder when nil); mode's
+// entries (EXIT_AFTER_ONE_TASK, WORKER_NAME, ...) win over env's. Close
+// the queue after Run returns.
+func newWorker(t testing.TB, ctx context.Context, env, mode map[string]string, gen worker.Generator, log *slog.Logger) (*worker.Worker, func()) {
+	t.Helper()
+	wenv := map[string]string{"GENERATOR": "placeholder", "METRICS_ADDR": "off"}
+	for _, m := range []map[string]string{env, mode} {
+		for k, v := range m {
+			wenv[k] = v
+		}
+	}
+	wenv["GENERATOR"], wenv["METRICS_ADDR"] = "placeholder", "off"
+	cfg, err := config.LoadWorker(func(k string) string { return wenv[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen == nil {
+		gen = worker.Placeholder{}
+	}
+	opts := queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures}
+	q, err := rabbitmq.Open(ctx, cfg.AMQPURL, opts, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := s3store.Open(ctx, s3store.Config{Endpoint: cfg.MinioEndpoint, AccessKey: cfg.MinioAccessKey,
+		SecretKey: cfg.MinioSecretKey, Bucket: cfg.MinioBucket}, testLogger(t))
+	if err != nil {
+		_ = q.Close()
+		t.Fatal(err)
+	}
+	w := worker.New(cfg, worker.Deps{Consume: q.Consume, Status: q, Store: s, Generator: gen, Log: log})
+	return w, func() { _ = q.Close() }
 }
 
 // running is the whole webui (Run) in this process.

@@ -14,12 +14,16 @@ import (
 type Rabbit struct {
 	URL  string // amqp://guest:guest@127.0.0.1:PORT/
 	Node string // its Erlang node name, for rabbitmqctl -n
+	// ManagementURL is http://guest:guest@127.0.0.1:PORT/ on a node started by
+	// StartRabbitMQManagement (the HTTP API), else empty.
+	ManagementURL string
 
 	mu       sync.Mutex
 	p        *proc
 	bin      string
 	dir      string
 	port     int
+	mgmt     int // management API port, 0 without the plugin
 	env      []string
 	external bool
 }
@@ -57,8 +61,21 @@ func RabbitMQ(t testing.TB) *Rabbit {
 // may stop and restart it; it is removed when the test ends.
 func StartRabbitMQ(t testing.TB) *Rabbit {
 	t.Helper()
+	return startRabbit(t, nodeOptions{})
+}
+
+// StartRabbitMQManagement is StartRabbitMQ with the management plugin on a
+// loopback port of its own (ManagementURL): the HTTP API that tools such as
+// KEDA's rabbitmq scaler (protocol http) read queue lengths from.
+func StartRabbitMQManagement(t testing.TB) *Rabbit {
+	t.Helper()
+	return startRabbit(t, nodeOptions{management: true})
+}
+
+func startRabbit(t testing.TB, o nodeOptions) *Rabbit {
+	t.Helper()
 	Short(t)
-	r, err := newRabbit()
+	r, err := newRabbitNode(o)
 	if err != nil {
 		failOrSkip(t, "rabbitmq", err)
 	}
@@ -73,6 +90,8 @@ type nodeOptions struct {
 	home     string // HOME: where the shared Erlang cookie is ($HOME/.erlang.cookie)
 	conf     string // more rabbitmq.conf lines
 	advanced string // advanced.config (Erlang terms)
+	// management enables the management plugin (HTTP API) on a loopback port.
+	management bool
 }
 
 func newRabbitNode(o nodeOptions) (*Rabbit, error) {
@@ -99,20 +118,29 @@ func newRabbitNode(o nodeOptions) (*Rabbit, error) {
 	}
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n"+
 		"log.console = true\nlog.console.level = warning\nlog.file = false\n", port) + o.conf
+	plugins, mgmt := "[].\n", 0
+	if o.management {
+		if mgmt, err = freePort(); err != nil {
+			return nil, err
+		}
+		// An explicit ip: the plugin's default listens on every interface.
+		conf += fmt.Sprintf("management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %d\n", mgmt)
+		plugins = "[rabbitmq_management].\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "mnesia"), 0o755); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte(plugins), 0o644); err != nil {
 		return nil, err
 	}
 	node := fmt.Sprintf("sdtest-%d-%d@localhost", os.Getpid(), port)
 	r := &Rabbit{
 		URL:  fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port),
 		Node: node,
-		bin:  bin, dir: dir, port: port,
+		bin:  bin, dir: dir, port: port, mgmt: mgmt,
 		env: []string{
 			"RABBITMQ_NODENAME=" + node,
 			fmt.Sprintf("RABBITMQ_NODE_PORT=%d", port),
@@ -125,6 +153,9 @@ func newRabbitNode(o nodeOptions) (*Rabbit, error) {
 			"RABBITMQ_PID_FILE=" + filepath.Join(dir, "pid"),
 			"ERL_CRASH_DUMP=" + filepath.Join(dir, "erl_crash.dump"),
 		},
+	}
+	if mgmt != 0 {
+		r.ManagementURL = fmt.Sprintf("http://guest:guest@127.0.0.1:%d/", mgmt)
 	}
 	if o.home != "" {
 		r.env = append(r.env, "HOME="+o.home)
@@ -158,9 +189,14 @@ func (r *Rabbit) Start() error {
 	if err != nil {
 		return err
 	}
-	if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", r.port), 90*time.Second, p.exited); err != nil {
-		p.stop(syscall.SIGKILL, time.Second)
-		return fmt.Errorf("%w; log:\n%s", err, Tail(p.log, 20))
+	for _, port := range []int{r.port, r.mgmt} {
+		if port == 0 {
+			continue
+		}
+		if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", port), 90*time.Second, p.exited); err != nil {
+			p.stop(syscall.SIGKILL, time.Second)
+			return fmt.Errorf("%w; log:\n%s", err, Tail(p.log, 20))
+		}
 	}
 	r.p = p
 	return nil

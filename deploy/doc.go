@@ -12,6 +12,13 @@
 // manifests, deploy.mk, the Dockerfiles, the workflow, the READMEs and the
 // programs' configuration (../internal/config).
 //
+// TestKubernetes goes further: a real kube-apiserver, kube-controller-manager
+// and KEDA operator on loopback (package controlplane) take every manifest
+// set server-side, and KEDA scales the overlays' ScaledJob and ScaledObject
+// from the real RabbitMQ. It runs under `make test`, `make test-k8s` and
+// CI=true; a plain `go test` skips it (minutes; a first build of the control
+// plane more).
+//
 // It is a module of its own so that these heavy dependencies stay out of
 // the product's go.mod. Run with: cd deploy && go test ./...
 package deploy

@@ -9,7 +9,7 @@ import (
 )
 
 // The root Makefile owns these; deploy.mk must not define them again.
-var rootTargets = []string{"help", "run", "build", "generate", "deps", "test", "test-short", "bench"}
+var rootTargets = []string{"help", "run", "build", "generate", "deps", "test", "test-k8s", "test-short", "bench"}
 
 // makeTargets parses a makefile for its explicit rules: "name: ..." lines.
 func makeTargets(t testing.TB, path string) []string {

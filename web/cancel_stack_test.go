@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/sdkeda/sdkeda/internal/config"
 	"github.com/sdkeda/sdkeda/internal/job"
+	"github.com/sdkeda/sdkeda/internal/queue"
 	"github.com/sdkeda/sdkeda/internal/queue/memq"
 	"github.com/sdkeda/sdkeda/internal/store"
+	"github.com/sdkeda/sdkeda/internal/store/fsstore"
 	"github.com/sdkeda/sdkeda/web/embedded"
 	"github.com/sdkeda/sdkeda/worker"
 )
@@ -190,8 +193,10 @@ func runOneShot(t *testing.T, env map[string]string, gen worker.Generator) {
 	}
 }
 
-// The embedded mode (memq, a directory, the in-process worker): a job
-// cancelled while the worker is busy never runs; the ones around it do.
+// The embedded mode's parts (memq, a directory, an in-process worker in
+// loop mode, as web/embedded composes them; the worker's generator is the
+// test's, held at a gate): a job cancelled while the worker is busy never
+// runs; the ones around it do.
 func TestCancelledJobNeverRunsInEmbeddedMode(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.LoadWebUI(func(k string) string {
@@ -202,10 +207,7 @@ func TestCancelledJobNeverRunsInEmbeddedMode(t *testing.T) {
 	}
 	gen := &runs{gate: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
-	p, err := embedded.Start(ctx, cfg, testLogger(t), embedded.WithGenerator(gen))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := startEmbeddedParts(t, ctx, cfg, gen)
 	app := newWebUI(cfg, testLogger(t), prometheus.NewRegistry(), p.Queue, p.Store, p.Generator)
 	if err := app.jobs.Subscribe(ctx); err != nil {
 		t.Fatal(err)
@@ -253,4 +255,22 @@ func TestCancelledJobNeverRunsInEmbeddedMode(t *testing.T) {
 	if dead := p.Queue.(*memq.Queue).DeadLetters(); len(dead) != 0 {
 		t.Errorf("dead letters: %v", dead)
 	}
+}
+
+// startEmbeddedParts starts what embedded.Start does (memq, fsstore under
+// DATA_DIR/images, one worker in loop mode until ctx ends) with gen as the
+// worker's generator.
+func startEmbeddedParts(t *testing.T, ctx context.Context, cfg config.WebUI, gen worker.Generator) *embedded.Parts {
+	t.Helper()
+	st, err := fsstore.Open(filepath.Join(cfg.DataDir, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := memq.New(queue.Options{Name: cfg.QueueName, DeliveryLimit: cfg.DeliveryLimit, MaxFailures: cfg.MaxFailures})
+	wcfg := config.Worker{Common: cfg.Common, WorkerName: "embedded", ShutdownGrace: 5 * time.Second,
+		Generator: config.Generator{JobTimeout: time.Minute}}
+	w := worker.New(wcfg, worker.Deps{Consume: q.Consume, Status: q, Store: st, Generator: gen, Log: testLogger(t)})
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return &embedded.Parts{Queue: q, Store: st, Generator: gen.Name(), Wait: func() error { return <-done }}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
+	"github.com/sdkeda/sdkeda/internal/gallery/gallerytest"
 	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/store"
 	"github.com/sdkeda/sdkeda/worker"
@@ -134,7 +135,7 @@ func (d *demo) entry(id, prompt string, seed int64, group string, n int, at time
 		GenerationSeconds: 1.25, JobID: id,
 	}}, images...)
 	for i, b := range images {
-		thumb, err := gallery.Thumb(b)
+		thumb, err := gallerytest.Thumb(b)
 		if err != nil {
 			d.t.Fatal(err)
 		}

@@ -38,14 +38,9 @@ func newLenCache(src queue.Lengther, ttl time.Duration, now func() time.Time) *l
 	return &lenCache{src: src, ttl: ttl, now: now}
 }
 
-// Len returns the cached length, refreshing it as needed. An error is cached
-// for one ttl: while the broker is down, submissions fail fast.
-func (c *lenCache) Len(ctx context.Context) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lenLocked(ctx)
-}
-
+// lenLocked returns the cached length, refreshing it as needed; c.mu is
+// held. An error is cached for one ttl: while the broker is down,
+// submissions fail fast.
 func (c *lenCache) lenLocked(ctx context.Context) (int, error) {
 	age := c.now().Sub(c.at)
 	switch {

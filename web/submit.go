@@ -21,15 +21,14 @@ type request struct {
 }
 
 // submitError is a refused submission: its HTTP status, a sentence for
-// people, and for 400 the wrong fields.
+// people, and for 400 the wrong fields. The handlers render it; it is never
+// passed on as an error.
 type submitError struct {
 	Status  int
 	Message string
 	Fields  []job.FieldError
 	Jobs    []status.Job // published before a later publish failed
 }
-
-func (e *submitError) Error() string { return e.Message }
 
 // publishTimeout bounds one submission's publishes and confirms.
 const publishTimeout = 15 * time.Second

@@ -252,19 +252,6 @@ func (s *fakeStatus) jobEvents() []job.Event {
 	return out
 }
 
-// workerStates are the states of the worker events, in order.
-func (s *fakeStatus) workerStates() []job.WorkerState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []job.WorkerState
-	for _, e := range s.events {
-		if e.IsWorker() {
-			out = append(out, e.WorkerState)
-		}
-	}
-	return out
-}
-
 // last is the last job event.
 func (s *fakeStatus) last() job.Event {
 	es := s.jobEvents()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,39 @@ func TestGenerateRejectsAnInvalidJob(t *testing.T) {
 		func(string) string { return "" }, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "count") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// The worker logs its effective configuration at start, as the webui does:
+// defaults included, the MinIO secret and the broker's password redacted.
+// The broker is not there: the line comes before the worker waits for it.
+func TestWorkerLogsItsConfigurationRedacted(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"AMQP_URL":       fmt.Sprintf("amqp://user:amqp-hunter2@127.0.0.1:%d/", testenv.FreePort(t)),
+		"MINIO_ENDPOINT": "127.0.0.1:1", "MINIO_ACCESS_KEY": "admin", "MINIO_SECRET_KEY": "s3cr3t-value",
+		"GENERATOR": "placeholder", "METRICS_ADDR": "off", "LOG_FORMAT": "text",
+	}
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, nil, func(k string) string { return env[k] }, io.Discard, &stderr) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "generator chosen") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	log := stderr.String()
+	for _, want := range []string{"worker starting", "MINIO_SECRET_KEY=<redacted>", "AMQP_URL=amqp://user:xxxxx@127.0.0.1:",
+		"QUEUE_NAME=tasks", "SHUTDOWN_GRACE=10m0s", "MAX_JOBS_PER_POD=1", "GENERATOR=placeholder"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the start log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "s3cr3t-value") || strings.Contains(log, "amqp-hunter2") {
+		t.Errorf("a secret is logged:\n%s", log)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -44,6 +45,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("worker: configuration:\n%w", err)
 	}
 	log := cfg.Logger(stderr).With("worker", cfg.WorkerName)
+	// The effective configuration, defaults included and secrets redacted,
+	// as the webui logs its own: what the pod really runs with.
+	log.Info("worker starting", "config", strings.Split(strings.TrimSpace(cfg.String()), "\n"))
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -63,9 +67,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "generator", gen.Name(), "generator_detail", why, "queue", cfg.QueueName, "bucket", cfg.MinioBucket,
-		"one_shot", cfg.ExitAfterOneTask, "max_jobs_per_pod", cfg.MaxJobsPerPod, "job_timeout", cfg.JobTimeout.String(),
-		"shutdown_grace", cfg.ShutdownGrace.String())
+	log.Info("generator chosen", "generator", gen.Name(), "generator_detail", why)
 	if err := checkDevice(ctx, cfg.Generator, gen); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped during the probe

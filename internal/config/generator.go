@@ -28,14 +28,6 @@ type Generator struct {
 	JobTimeout       time.Duration // JOB_TIMEOUT: one job's generation (and upload) budget
 }
 
-// LoadGenerator reads the generator's configuration alone, GENERATOR
-// defaulting to "" (choose). The error lists every wrong variable.
-func LoadGenerator(getenv func(string) string) (Generator, error) {
-	r := newReader(getenv)
-	g := r.generator("")
-	return g, r.err()
-}
-
 func (r *reader) generator(defName string) Generator {
 	g := Generator{
 		Name:             r.str("GENERATOR", defName),

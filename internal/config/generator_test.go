@@ -6,23 +6,21 @@ import (
 )
 
 // The generator's configuration needs no queue and no store: `worker
-// generate` and the embedded worker read it with nothing else set.
+// generate` and the embedded worker read it (LoadLocalWorker) with nothing
+// else set.
 func TestGeneratorLoadsWithoutServices(t *testing.T) {
 	t.Parallel()
-	g, err := LoadGenerator(env("GENERATOR", "fastsdcpu-warm", "FASTSDCPU_DIR", "/src/fastsdcpu", "DEVICE", "cuda",
-		"USE_SAFETY_CHECKER", "false", "JOB_TIMEOUT", "90"))
-	if err != nil {
-		t.Fatal(err)
+	c, err := LoadLocalWorker(env("GENERATOR", "fastsdcpu-warm", "FASTSDCPU_DIR", "/src/fastsdcpu", "DEVICE", "cuda",
+		"USE_SAFETY_CHECKER", "false", "JOB_TIMEOUT", "90"), "")
+	if g := c.Generator; err != nil || g.Name != GeneratorWarm || g.FastSDCPUDir != "/src/fastsdcpu" || g.Device != "cuda" ||
+		g.UseSafetyChecker || g.JobTimeout.Seconds() != 90 || g.Python != "python3" {
+		t.Fatalf("got %+v, %v", c.Generator, err)
 	}
-	if g.Name != GeneratorWarm || g.FastSDCPUDir != "/src/fastsdcpu" || g.Device != "cuda" || g.UseSafetyChecker ||
-		g.JobTimeout.Seconds() != 90 || g.Python != "python3" {
-		t.Fatalf("got %+v", g)
+	c, err = LoadLocalWorker(env(), "")
+	if err != nil || c.Generator.Name != "" {
+		t.Fatalf("unset GENERATOR: got %q, %v; want empty (choose)", c.Generator.Name, err)
 	}
-	g, err = LoadGenerator(env())
-	if err != nil || g.Name != "" {
-		t.Fatalf("unset GENERATOR: got %q, %v; want empty (choose)", g.Name, err)
-	}
-	if _, err := LoadGenerator(env("GENERATOR", "dalle", "JOB_TIMEOUT", "soon")); err == nil ||
+	if _, err := LoadLocalWorker(env("GENERATOR", "dalle", "JOB_TIMEOUT", "soon"), ""); err == nil ||
 		!strings.Contains(err.Error(), "GENERATOR: want fastsdcpu, fastsdcpu-warm or placeholder") ||
 		!strings.Contains(err.Error(), "JOB_TIMEOUT:") {
 		t.Fatalf("got %v", err)

@@ -18,5 +18,12 @@ func (ix *Index) Stats() Stats {
 	}
 }
 
+// len is the number of entries and the bytes they hold.
+func (c *metaCache) len() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len(), c.bytes
+}
+
 // Trusted reports whether the index trusts the store's notifications now.
 func (ix *Index) Trusted() bool { return ix.trusted.Load() }

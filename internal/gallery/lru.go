@@ -71,10 +71,3 @@ func (c *metaCache) drop(e *list.Element) {
 	delete(c.m, old.id)
 	c.bytes -= old.size
 }
-
-// len is the number of entries and the bytes they hold.
-func (c *metaCache) len() (int, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len(), c.bytes
-}

@@ -1,8 +1,6 @@
 package gallery_test
 
 import (
-	"bytes"
-	"image/jpeg"
 	"os"
 	"reflect"
 	"slices"
@@ -61,28 +59,6 @@ func TestParseMetaIsLenient(t *testing.T) {
 		if m := gallery.ParseMeta([]byte(bad), 0); m == nil || !reflect.DeepEqual(*m, gallery.Meta{}) {
 			t.Errorf("%q: %+v", bad, m)
 		}
-	}
-}
-
-func TestThumbScalesLongestSide(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ w, h, tw, th int }{
-		{512, 512, 256, 256}, {768, 512, 256, 170}, {300, 600, 128, 256}, {100, 50, 100, 50},
-	} {
-		b, err := gallery.Thumb(gallerytest.PNG(tc.w, tc.h))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := jpeg.Decode(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s := img.Bounds().Size(); s.X != tc.tw || s.Y != tc.th {
-			t.Errorf("%dx%d: thumbnail %v, want %dx%d", tc.w, tc.h, s, tc.tw, tc.th)
-		}
-	}
-	if _, err := gallery.Thumb([]byte("not a png")); err == nil {
-		t.Error("no error for a broken PNG")
 	}
 }
 

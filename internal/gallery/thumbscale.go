@@ -32,14 +32,6 @@ var placeholderColor = color.RGBA{0x33, 0x33, 0x33, 0xff}
 // the budget. A placeholder stands in for it.
 var ErrUndecodable = errors.New("image cannot be made a thumbnail")
 
-// Thumb scales a PNG to ThumbSize px on its longest side at most and encodes
-// it as JPEG. An image over the default budget (64 MiB decoded) is not
-// decoded: ErrUndecodable, as for anything that is not a PNG.
-func Thumb(pngData []byte) ([]byte, error) {
-	data, _, err := scaleThumb(bytes.NewReader(pngData), defaultThumbBudget, nil)
-	return data, err
-}
-
 // scaleThumb reads a PNG from r and returns its thumbnail. Before decoding
 // the pixels it computes what they take in memory (decodeCost, from the
 // header alone), refuses an image over budget, and reserves the cost with

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"runtime"
@@ -90,4 +91,26 @@ func TestThumbOfAnImageOverBudgetIsNotDecoded(t *testing.T) {
 		t.Fatalf("%v, size %v", err, size)
 	}
 	t.Log(err)
+}
+
+func TestThumbScalesLongestSide(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ w, h, tw, th int }{
+		{512, 512, 256, 256}, {768, 512, 256, 170}, {300, 600, 128, 256}, {100, 50, 100, 50},
+	} {
+		b, size, err := scaleThumb(bytes.NewReader(gallerytest.PNG(tc.w, tc.h)), defaultThumbBudget, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := img.Bounds().Size(); s.X != tc.tw || s.Y != tc.th || s != size {
+			t.Errorf("%dx%d: thumbnail %v (said %v), want %dx%d", tc.w, tc.h, s, size, tc.tw, tc.th)
+		}
+	}
+	if _, _, err := scaleThumb(bytes.NewReader([]byte("not a png")), defaultThumbBudget, nil); !errors.Is(err, ErrUndecodable) {
+		t.Errorf("a broken PNG: %v, want ErrUndecodable", err)
+	}
 }

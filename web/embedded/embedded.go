@@ -39,7 +39,7 @@ type Option func(*options)
 
 type options struct {
 	getenv    func(string) string
-	generator worker.Generator
+	generator worker.Generator // the tests' (export_test.go); nil: Start chooses
 	metrics   prometheus.Registerer
 }
 
@@ -48,11 +48,6 @@ type options struct {
 // getenv; without it the worker has their defaults.
 func WithGetenv(getenv func(string) string) Option {
 	return func(o *options) { o.getenv = getenv }
-}
-
-// WithGenerator replaces the generator Start would choose (tests).
-func WithGenerator(g worker.Generator) Option {
-	return func(o *options) { o.generator = g }
 }
 
 // WithMetrics registers the worker's metrics in reg (the webui's /metrics).

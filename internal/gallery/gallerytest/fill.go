@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"strings"
 	"time"
+
+	"golang.org/x/image/draw"
 
 	"github.com/sdkeda/sdkeda/internal/store"
 )
@@ -101,3 +104,28 @@ func Fill(s *Store, n, images int, start time.Time) {
 		s.PutQuiet(store.MetadataKey(id), meta, store.TypeJSON, mod)
 	}
 }
+
+// Thumb is a JPEG thumbnail of a PNG as the index makes one (256 px on the
+// longest side at most, bilinear, over black, quality 80), for fakes of the
+// index that serve real pictures (the webui's demo page). It has none of the
+// index's bounds: only for the tests' own PNGs.
+func Thumb(pngData []byte) ([]byte, error) {
+	src, err := png.Decode(bytes.NewReader(pngData))
+	if err != nil {
+		return nil, err
+	}
+	w, h := src.Bounds().Dx(), src.Bounds().Dy()
+	if s := max(w, h); s > thumbSize {
+		w, h = max(1, w*thumbSize/s), max(1, h*thumbSize/s)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(dst, dst.Bounds(), image.Black, image.Point{}, draw.Src)
+	draw.BiLinear.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Over, nil)
+	var out bytes.Buffer
+	err = jpeg.Encode(&out, dst, &jpeg.Options{Quality: 80})
+	return out.Bytes(), err
+}
+
+// thumbSize is gallery.ThumbSize (this package cannot import gallery,
+// whose tests import it).
+const thumbSize = 256

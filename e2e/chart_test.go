@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/sdkeda/sdkeda/internal/benchchart"
 )
 
 // The benchmarks write the numbers of their figures as
@@ -13,26 +15,11 @@ import (
 // libraries stay out of the programs' module) draws them into
 // docs/bench-<name>.png: `make plots`, which `make bench` runs last.
 
-// chart is one figure; docs/plot/chart.go reads the same JSON shape.
-type chart struct {
-	Kind        string    `json:"kind"` // "cdf" or "scaling"
-	Title       string    `json:"title"`
-	XLabel      string    `json:"x_label"`
-	YLabel      string    `json:"y_label"`
-	Series      []series  `json:"series"`
-	DashedLabel string    `json:"dashed_label,omitempty"`
-	Goals       []float64 `json:"goals,omitempty"`
-	XMax        float64   `json:"x_max,omitempty"`
-	TickStep    float64   `json:"tick_step,omitempty"`
-}
-
-// series is one named sample (cdf) or line (scaling).
-type series struct {
-	Name   string    `json:"name"`
-	Values []float64 `json:"values,omitempty"`
-	X      []float64 `json:"x,omitempty"`
-	Y      []float64 `json:"y,omitempty"`
-}
+// chart and series are the figures' JSON, which docs/plot reads.
+type (
+	chart  = benchchart.Chart
+	series = benchchart.Series
+)
 
 // latencyChart is the cumulative distribution of each series (ms), named
 // with its p50 and p99, with the goals as dashed lines; past xMax the tails

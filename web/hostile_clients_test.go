@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -113,26 +112,9 @@ func TestRateLimitOnRabbitMQWithAndWithoutTrustedProxies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			st := startStack(t, func(c *config.WebUI) { c.RateLimit = 5 }, trust(tc.trusted...))
-			codes := map[int]int{}
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			for i := range 40 {
-				wg.Go(func() {
-					req, _ := http.NewRequest(http.MethodPost, st.url+"/api/jobs", strings.NewReader(`{"prompt":"dog"}`))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					resp.Body.Close()
-					mu.Lock()
-					codes[resp.StatusCode]++
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
+			codes := burst(t, 40, st.url, `{"prompt":"dog"}`, func(i int) []string {
+				return []string{"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)}
+			})
 			if codes[http.StatusAccepted] != tc.want || codes[http.StatusTooManyRequests] != 40-tc.want {
 				t.Errorf("answers %v, want %d × 202 and the rest 429", codes, tc.want)
 			}

@@ -50,26 +50,6 @@ func TestSubmissionsJobsCountAgainstTheQueueLimit(t *testing.T) {
 func TestQueueLimitOnRabbitMQWithConcurrentSubmissions(t *testing.T) {
 	t.Parallel()
 	st := startStack(t, func(c *config.WebUI) { c.MaxQueueLength = 5 })
-	burst := func(body string) map[int]int {
-		codes := map[int]int{}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for range 40 {
-			wg.Go(func() {
-				resp, err := http.Post(st.url+"/api/jobs", "application/json", strings.NewReader(body))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				resp.Body.Close()
-				mu.Lock()
-				codes[resp.StatusCode]++
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		return codes
-	}
 	length := func() int {
 		n, err := st.q.Len(context.Background())
 		if err != nil {
@@ -77,13 +57,13 @@ func TestQueueLimitOnRabbitMQWithConcurrentSubmissions(t *testing.T) {
 		}
 		return n
 	}
-	if codes := burst(`{"prompt":"dog","count":4,"parallel":true}`); codes[http.StatusAccepted] != 1 || codes[http.StatusServiceUnavailable] != 39 {
+	if codes := burst(t, 40, st.url, `{"prompt":"dog","count":4,"parallel":true}`, nil); codes[http.StatusAccepted] != 1 || codes[http.StatusServiceUnavailable] != 39 {
 		t.Errorf("40 × 4 parallel: %v, want 1 × 202 and 39 × 503", codes)
 	}
 	if n := length(); n != 4 {
 		t.Errorf("the queue holds %d jobs, want 4", n)
 	}
-	if codes := burst(`{"prompt":"dog"}`); codes[http.StatusAccepted] != 1 || codes[http.StatusServiceUnavailable] != 39 {
+	if codes := burst(t, 40, st.url, `{"prompt":"dog"}`, nil); codes[http.StatusAccepted] != 1 || codes[http.StatusServiceUnavailable] != 39 {
 		t.Errorf("40 × 1: %v, want 1 × 202 and 39 × 503", codes)
 	}
 	if n := length(); n != 5 {
@@ -191,4 +171,36 @@ func httpGetBody(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// burst POSTs body to base/api/jobs n times at once, submission i with the
+// header pairs header(i) (nil: none), and counts the answers by status.
+func burst(t *testing.T, n int, base, body string, header func(i int) []string) map[int]int {
+	t.Helper()
+	codes := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, base+"/api/jobs", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if header != nil {
+				h := header(i)
+				for j := 0; j+1 < len(h); j += 2 {
+					req.Header.Set(h[j], h[j+1])
+				}
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return codes
 }

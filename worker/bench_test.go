@@ -35,7 +35,7 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 	for b.Loop() {
 		for range rounds {
 			cli = append(cli, runCLIAlone(b, gen, benchJobs/rounds)...)
-			wrk = append(wrk, runWorker(b, it, gen, benchJobs/rounds)...)
+			wrk = append(wrk, drain(b, it, gen, benchJobs/rounds, 5*time.Second).steady()...)
 		}
 	}
 	mc, mw := median(cli), median(wrk)
@@ -52,7 +52,7 @@ func BenchmarkWorkerPlaceholder(b *testing.B) {
 	it := newITest(b, nil, queue.Options{})
 	var wrk []time.Duration
 	for b.Loop() {
-		wrk = append(wrk, runWorker(b, it, Placeholder{}, benchJobs)...)
+		wrk = append(wrk, drain(b, it, Placeholder{}, benchJobs, 5*time.Second).steady()...)
 	}
 	b.ReportMetric(1/median(wrk).Seconds(), "worker_jobs/s")
 }
@@ -89,10 +89,34 @@ func runCLIAlone(b *testing.B, gen *FastSDCPU, n int) []time.Duration {
 	return out
 }
 
-// runWorker publishes n jobs, runs one worker until it has reported all of
-// them done, and returns the intervals between two jobs done (the first job,
-// which includes connecting, is left out).
-func runWorker(b *testing.B, it *itest, gen Generator, n int) []time.Duration {
+// drainRun is one worker's run over n queued jobs: when it started and
+// when each job was done (the worker's own time on its done events), in
+// order.
+type drainRun struct {
+	start time.Time
+	done  []time.Time
+}
+
+func (r drainRun) coldStart() time.Duration { return r.done[0].Sub(r.start) }
+
+// steady are the intervals between two jobs done, the first job (which
+// includes connecting, and the model load of a warm generator) left out.
+func (r drainRun) steady() []time.Duration {
+	var out []time.Duration
+	for i := 1; i < len(r.done); i++ {
+		out = append(out, r.done[i].Sub(r.done[i-1]))
+	}
+	return out
+}
+
+func (r drainRun) jobsPerSecond() float64 {
+	return float64(len(r.done)-1) / r.done[len(r.done)-1].Sub(r.done[0]).Seconds()
+}
+
+// drain queues n jobs of one image, then starts one loop worker with gen
+// and waits until it has reported them all done, each within perJob on
+// average (and a minute more).
+func drain(b *testing.B, it *itest, gen Generator, n int, perJob time.Duration) drainRun {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -109,22 +133,17 @@ func runWorker(b *testing.B, it *itest, gen Generator, n int) []time.Duration {
 	cfg := config.Worker{WorkerName: "bench", Generator: config.Generator{JobTimeout: time.Minute},
 		ShutdownGrace: time.Minute, EmptyQueueWait: time.Minute}
 	w := New(cfg, Deps{Consume: it.q.Consume, Status: it.q, Store: it.st, Generator: gen, Log: testLogger(b)})
-
 	wctx, stop := context.WithCancel(ctx)
+	run := drainRun{start: time.Now()}
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
-	timeout := time.After(5 * time.Minute)
-	var last time.Time
-	var out []time.Duration
+	timeout := time.After(time.Duration(n)*perJob + time.Minute)
 	for len(want) > 0 {
 		select {
 		case e := <-events:
 			if e.State == job.Done && want[e.ID] {
 				delete(want, e.ID)
-				if !last.IsZero() {
-					out = append(out, e.At.Sub(last))
-				}
-				last = e.At
+				run.done = append(run.done, e.At)
 			}
 		case <-timeout:
 			b.Fatalf("%d jobs not done", len(want))
@@ -134,7 +153,7 @@ func runWorker(b *testing.B, it *itest, gen Generator, n int) []time.Duration {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-	return out
+	return run
 }
 
 func median(ds []time.Duration) time.Duration {

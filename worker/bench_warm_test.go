@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sdkeda/sdkeda/internal/config"
-	"github.com/sdkeda/sdkeda/internal/job"
 	"github.com/sdkeda/sdkeda/internal/queue"
 )
 
@@ -27,70 +25,6 @@ const (
 	warmImageMS = 200
 	warmJobs    = 50
 )
-
-// drainRun is one worker's run over n queued jobs: when it started and
-// when each job was done (status events), in order.
-type drainRun struct {
-	start time.Time
-	done  []time.Time
-}
-
-func (r drainRun) coldStart() time.Duration { return r.done[0].Sub(r.start) }
-
-// steady are the intervals between two jobs done, the first job left out.
-func (r drainRun) steady() []time.Duration {
-	var out []time.Duration
-	for i := 1; i < len(r.done); i++ {
-		out = append(out, r.done[i].Sub(r.done[i-1]))
-	}
-	return out
-}
-
-func (r drainRun) jobsPerSecond() float64 {
-	return float64(len(r.done)-1) / r.done[len(r.done)-1].Sub(r.done[0]).Seconds()
-}
-
-// drain queues n jobs, then starts one loop worker with gen and waits until
-// it has done them all.
-func drain(b *testing.B, it *itest, gen Generator, n int) drainRun {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	events, err := it.q.SubscribeStatus(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	want := map[string]bool{}
-	for i := range n {
-		m := job.Message{ID: job.NewID(), Prompt: fmt.Sprintf("bench %d", i), Count: 1}
-		want[m.ID] = true
-		it.publish(m)
-	}
-	cfg := config.Worker{WorkerName: "bench", Generator: config.Generator{JobTimeout: time.Minute},
-		ShutdownGrace: time.Minute, EmptyQueueWait: time.Minute}
-	w := New(cfg, Deps{Consume: it.q.Consume, Status: it.q, Store: it.st, Generator: gen, Log: testLogger(b)})
-	wctx, stop := context.WithCancel(ctx)
-	run := drainRun{start: time.Now()}
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	timeout := time.After(time.Duration(n)*(warmLoadMS+warmImageMS+2000)*time.Millisecond + time.Minute)
-	for len(want) > 0 {
-		select {
-		case e := <-events:
-			if e.State == job.Done && want[e.ID] {
-				delete(want, e.ID)
-				run.done = append(run.done, time.Now())
-			}
-		case <-timeout:
-			b.Fatalf("%d jobs not done", len(want))
-		}
-	}
-	stop()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	return run
-}
 
 // BenchmarkWarmGenerator: see the constants above. Reports the warm
 // worker's steady jobs/s and its ratio to the pure generation rate, the
@@ -109,9 +43,11 @@ func BenchmarkWarmGenerator(b *testing.B) {
 		gen := NewWarm(config.Generator{Name: config.GeneratorWarm, FastSDCPUDir: it.checkout, Python: python(b),
 			Device: "cpu", UseSafetyChecker: true, JobTimeout: time.Minute}, true)
 		gen.env = env
-		warm = drain(b, it, gen, warmJobs)
+		// Each job may pay the load (the CLI does), and some slack.
+		perJob := (warmLoadMS + warmImageMS + 2000) * time.Millisecond
+		warm = drain(b, it, gen, warmJobs, perJob)
 		cli = drain(b, it, &FastSDCPU{Dir: it.checkout, Python: python(b), Device: "cpu", SafetyChecker: true,
-			CleanLeftovers: true, Env: env}, cliJobs)
+			CleanLeftovers: true, Env: env}, cliJobs, perJob)
 	}
 	steady := warm.steady()
 	slices.Sort(steady)

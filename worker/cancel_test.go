@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -61,14 +60,7 @@ func TestCancelCheckOnAStoreThatIsDownRequeues(t *testing.T) {
 	f.gen = mustNotRun(t)
 	f.cfg.JobTimeout = 500 * time.Millisecond
 	f.store.failStat = true
-	d := newDelivery(jobID, `{"prompt":"x"}`)
-	f.runOne(d)
-	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"requeue"}) {
-		t.Fatalf("settles: %v", kinds)
-	}
-	if e := f.status.last(); e.State != job.Queued || !strings.Contains(e.Reason, "store unreachable") {
-		t.Errorf("event: %+v", e)
-	}
+	f.wantRequeuedStoreUnreachable()
 }
 
 // A one-shot worker (a ScaledJob's pod) that reaches a cancelled message

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -315,6 +317,21 @@ func (f *fixture) runOne(d *fakeDelivery) {
 	ev := newEvents(f.status, w.log)
 	w.process(context.Background(), d, ev, &lifecycle{ev: ev})
 	ev.close(10 * time.Second)
+}
+
+// wantRequeuedStoreUnreachable runs one job on a store that stays down past
+// the job's budget: the job goes back to the queue (not run, not lost, no
+// failure counted) and its card says why.
+func (f *fixture) wantRequeuedStoreUnreachable() {
+	f.t.Helper()
+	d := newDelivery(jobID, `{"prompt":"x"}`)
+	f.runOne(d)
+	if kinds, _ := d.settled(f.t); !slices.Equal(kinds, []string{"requeue"}) {
+		f.t.Fatalf("settles: %v", kinds)
+	}
+	if e := f.status.last(); e.State != job.Queued || !strings.Contains(e.Reason, "store unreachable") {
+		f.t.Errorf("event: %+v", e)
+	}
 }
 
 func testLogger(t testing.TB) *slog.Logger {

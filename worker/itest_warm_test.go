@@ -1,14 +1,8 @@
 package worker
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,44 +16,6 @@ import (
 
 // The warm generator in the worker program, against the real RabbitMQ and
 // MinIO: what happens when its driver dies, hangs, or is stopped.
-
-// warmLog holds the paths the stand-in writes for a warm worker: its
-// pipeline builds (one line each, with the pid) and the pid of the process
-// that ran the last generate call.
-type warmLog struct {
-	t     testing.TB
-	loads string
-	pid   string
-}
-
-func newWarmLog(t testing.TB) *warmLog {
-	d := t.TempDir()
-	return &warmLog{t: t, loads: filepath.Join(d, "loads.jsonl"), pid: filepath.Join(d, "pid")}
-}
-
-func (l *warmLog) env(extra ...string) []string {
-	return append([]string{"GENERATOR=fastsdcpu-warm", "FAKE_SD_LOAD_LOG=" + l.loads, "FAKE_SD_PIDFILE=" + l.pid}, extra...)
-}
-
-// builds returns the pid of each pipeline build so far.
-func (l *warmLog) builds() []int {
-	b, _ := os.ReadFile(l.loads)
-	var pids []int
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		var r struct{ Pid int }
-		if json.Unmarshal(sc.Bytes(), &r) == nil {
-			pids = append(pids, r.Pid)
-		}
-	}
-	return pids
-}
-
-func (l *warmLog) lastPid() int {
-	b, _ := os.ReadFile(l.pid)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
 
 // kill -9 of the driver in the middle of a job: the job counts one
 // generator failure and is done by a fresh driver; the worker goes on.

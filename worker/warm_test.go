@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -25,47 +24,20 @@ import (
 // warmFixture is a warm generator on a checkout of its own, with the
 // stand-in's pipeline builds logged.
 type warmFixture struct {
-	t     *testing.T
-	w     *Warm
-	loads string // FAKE_SD_LOAD_LOG
-	pids  string // FAKE_SD_PIDFILE
+	*warmLog
+	t *testing.T
+	w *Warm
 }
 
 func newWarm(t *testing.T, env ...string) *warmFixture {
 	t.Helper()
-	f := &warmFixture{t: t, loads: filepath.Join(t.TempDir(), "loads.jsonl"), pids: filepath.Join(t.TempDir(), "pid")}
+	f := &warmFixture{warmLog: newWarmLog(t), t: t}
 	cfg := config.Generator{Name: config.GeneratorWarm, FastSDCPUDir: fakeCheckout(t), Python: python(t),
 		Device: "cpu", UseSafetyChecker: true, JobTimeout: time.Minute}
 	f.w = NewWarm(cfg, true)
-	f.w.env = append([]string{"FAKE_SD_LOAD_LOG=" + f.loads, "FAKE_SD_PIDFILE=" + f.pids}, env...)
+	f.w.env = append(f.standIn(), env...)
 	t.Cleanup(func() { f.w.Close() })
 	return f
-}
-
-// builds is how many pipelines the stand-in has built, by model.
-func (f *warmFixture) builds() []string {
-	f.t.Helper()
-	b, err := os.ReadFile(f.loads)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		var l struct{ Model string }
-		if json.Unmarshal(sc.Bytes(), &l) == nil {
-			out = append(out, l.Model)
-		}
-	}
-	return out
-}
-
-// generatorPid is the pid of the process that ran the last job.
-func (f *warmFixture) generatorPid() int {
-	f.t.Helper()
-	b, _ := os.ReadFile(f.pids)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
 }
 
 func (f *warmFixture) generate(ctx context.Context, m job.Message) (Result, error) {
@@ -103,7 +75,7 @@ func TestWarmLoadsTheModelOnceForManyJobs(t *testing.T) {
 		if res.Metadata["seed"] != json.Number(strconv.FormatInt(seed, 10)) || res.Metadata["use_seed"] != true {
 			t.Errorf("job %d: seed %v use_seed %v", i, res.Metadata["seed"], res.Metadata["use_seed"])
 		}
-		pids = append(pids, f.generatorPid())
+		pids = append(pids, f.lastPid())
 	}
 	if b := f.builds(); len(b) != 1 {
 		t.Errorf("pipeline built %d times (%v), want once", len(b), b)
@@ -180,7 +152,7 @@ func TestWarmRebuildsThePipelineForAnotherModel(t *testing.T) {
 	if err != nil || res.ModelLoad != 0 {
 		t.Errorf("the same model again: load %s, %v", res.ModelLoad, err)
 	}
-	if got := f.builds(); !slices.Equal(got, []string{"stabilityai/sd-turbo", "other/model"}) {
+	if got := f.models(); !slices.Equal(got, []string{"stabilityai/sd-turbo", "other/model"}) {
 		t.Errorf("builds %v", got)
 	}
 }
@@ -198,12 +170,12 @@ func TestWarmJobErrorKeepsTheDriver(t *testing.T) {
 		!strings.Contains(err.Error(), "Traceback") {
 		t.Fatalf("got %v", err)
 	}
-	pid := f.generatorPid()
+	pid := f.lastPid()
 	if _, err := f.generate(context.Background(), job.Message{Prompt: "fine"}); err != nil {
 		t.Fatal(err)
 	}
-	if f.generatorPid() != pid || len(f.builds()) != 1 || !f.w.Ready() {
-		t.Errorf("the driver did not stay: pids %d/%d, builds %v", pid, f.generatorPid(), f.builds())
+	if f.lastPid() != pid || len(f.builds()) != 1 || !f.w.Ready() {
+		t.Errorf("the driver did not stay: pids %d/%d, builds %v", pid, f.lastPid(), f.builds())
 	}
 	if left, _ := filepath.Glob(filepath.Join(f.w.cfg.FastSDCPUDir, "results", "*")); len(left) != 0 {
 		t.Errorf("files left in results/: %v", left)
@@ -224,8 +196,8 @@ func TestWarmDriverKilledMidJob(t *testing.T) {
 		_, err := f.generate(context.Background(), job.Message{Prompt: "slow"})
 		errc <- err
 	}()
-	waitFor(t, "the job to start", func() bool { return f.generatorPid() != 0 })
-	pid := f.generatorPid()
+	waitFor(t, "the job to start", func() bool { return f.lastPid() != 0 })
+	pid := f.lastPid()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -243,8 +215,8 @@ func TestWarmDriverKilledMidJob(t *testing.T) {
 	if _, err := f.generate(context.Background(), job.Message{Prompt: "after"}); err != nil {
 		t.Fatal(err)
 	}
-	if f.generatorPid() == pid || len(f.builds()) != 2 {
-		t.Errorf("pid %d after %d, builds %v", f.generatorPid(), pid, f.builds())
+	if f.lastPid() == pid || len(f.builds()) != 2 {
+		t.Errorf("pid %d after %d, builds %v", f.lastPid(), pid, f.builds())
 	}
 }
 
@@ -265,7 +237,7 @@ func TestWarmHangKillsTheProcessGroup(t *testing.T) {
 	}
 	b, _ := os.ReadFile(child)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	for _, p := range []int{pid, f.generatorPid()} {
+	for _, p := range []int{pid, f.lastPid()} {
 		waitFor(t, "process "+strconv.Itoa(p)+" to end", func() bool { return p != 0 && gone(p) })
 	}
 	if f.w.Ready() {
@@ -299,7 +271,7 @@ func TestWarmStopDuringTheLoad(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- f.w.Start(ctx) }()
-	waitFor(t, "the load to begin", func() bool { return f.generatorPid() != 0 })
+	waitFor(t, "the load to begin", func() bool { return f.lastPid() != 0 })
 	begin := time.Now()
 	cancel()
 	if err := <-errc; err == nil {
@@ -311,7 +283,7 @@ func TestWarmStopDuringTheLoad(t *testing.T) {
 	if f.w.Ready() || len(f.builds()) != 0 {
 		t.Errorf("ready %v, builds %v", f.w.Ready(), f.builds())
 	}
-	if pid := f.generatorPid(); !gone(pid) {
+	if pid := f.lastPid(); !gone(pid) {
 		t.Errorf("the driver %d outlived the stop", pid)
 	}
 }

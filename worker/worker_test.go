@@ -165,14 +165,7 @@ func TestStoreDownPastTheBudgetRequeues(t *testing.T) {
 	f := setup(t)
 	f.cfg.JobTimeout = time.Second
 	f.store.failAll = true
-	d := newDelivery(jobID, `{"prompt":"x"}`)
-	f.runOne(d)
-	if kinds, _ := d.settled(t); !slices.Equal(kinds, []string{"requeue"}) {
-		t.Fatalf("settles: %v", kinds)
-	}
-	if e := f.status.last(); e.State != job.Queued || !strings.Contains(e.Reason, "store unreachable") {
-		t.Errorf("event: %+v", e)
-	}
+	f.wantRequeuedStoreUnreachable()
 }
 
 func TestJobIDComesFromBodyThenMessageID(t *testing.T) {

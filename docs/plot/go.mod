@@ -2,7 +2,10 @@ module github.com/sdkeda/sdkeda/docs/plot
 
 go 1.26.0
 
-require gonum.org/v1/plot v0.17.0
+require (
+	github.com/sdkeda/sdkeda v0.0.0-00010101000000-000000000000
+	gonum.org/v1/plot v0.17.0
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
@@ -11,6 +14,10 @@ require (
 	git.sr.ht/~sbinet/gg v0.7.0 // indirect
 	github.com/ajstarks/svgo v0.0.0-20211024235047-1546f124cd8b // indirect
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
-	golang.org/x/image v0.30.0 // indirect
-	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/image v0.48.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
+
+// internal/benchchart: the figures' JSON, shared with the e2e benchmarks.
+replace github.com/sdkeda/sdkeda => ../..

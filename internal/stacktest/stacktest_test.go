@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,24 +52,27 @@ func TestProcLogsWaitsAndStops(t *testing.T) {
 	}
 }
 
+// The program is unhealthy at first, then healthy but not ready twice:
+// counted in requests, not time, so a slow machine changes nothing.
 func TestWaitUpWaitsForHealthThenReadiness(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var calls []string
-	ready := time.Now().Add(100 * time.Millisecond)
+	refuse := map[string]int{"/healthz": 1, "/readyz": 2}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, r.URL.Path)
-		if r.URL.Path == "/readyz" && time.Now().Before(ready) {
+		if refuse[r.URL.Path] > 0 {
+			refuse[r.URL.Path]--
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	}))
 	defer srv.Close()
 	WaitUp(t, srv.URL, 10*time.Second, nil)
 	mu.Lock()
-	if calls[0] != "/healthz" || calls[len(calls)-1] != "/readyz" || len(calls) < 3 {
-		t.Errorf("calls %v", calls)
+	if want := []string{"/healthz", "/healthz", "/readyz", "/readyz", "/readyz"}; !slices.Equal(calls, want) {
+		t.Errorf("calls %v, want %v", calls, want)
 	}
 	mu.Unlock()
 	var into struct{ X int }

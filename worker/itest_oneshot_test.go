@@ -23,7 +23,8 @@ func TestOneShotReadinessAndMaxJobsPerPod(t *testing.T) {
 	wl := newWarmLog(t)
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	p := it.start("w1", wl.env("EXIT_AFTER_ONE_TASK=1", "MAX_JOBS_PER_POD=3", "FAKE_SD_DELAY_MS=700",
+	g := newGate(t, "generate")
+	p := it.start("w1", wl.env("EXIT_AFTER_ONE_TASK=1", "MAX_JOBS_PER_POD=3", "FAKE_SD_GATE="+g.path,
 		fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", port))...)
 	p.waitLog(`"worker ready"`) // the model is loaded, no job yet
 	if got := httpGet(base + "/readyz"); got != "" {
@@ -34,7 +35,9 @@ func TestOneShotReadinessAndMaxJobsPerPod(t *testing.T) {
 		ids[i] = job.NewID()
 		it.publish(job.Message{ID: ids[i], Prompt: fmt.Sprintf("job %d", i), Count: 1})
 	}
+	g.waiter() // the first job is in the driver
 	waitFor(t, "/readyz once a job is taken", func() bool { return httpGet(base+"/readyz") == "ok\n" })
+	g.open()
 	if err := p.wait(60 * time.Second); err != nil {
 		t.Fatal(err)
 	}

@@ -147,12 +147,14 @@ func TestStoreOutageDuringUploadCompletes(t *testing.T) {
 	t.Parallel()
 	m := testenv.StartMinIO(t)
 	it := newITest(t, m, queue.Options{})
-	p := it.start("w1", "FAKE_SD_DELAY_MS=2000")
+	g := newGate(t, "generate")
+	p := it.start("w1", "FAKE_SD_GATE="+g.path)
 	p.waitLog(`"worker ready"`)
 	id := job.NewID()
 	it.publish(job.Message{ID: id, Prompt: "through the outage", Count: 2})
-	p.waitLog(`"job started"`)
+	g.waiter() // the job is in the CLI, before its uploads
 	m.Stop()
+	g.open()
 	p.waitLog(`"upload failed, retrying"`)
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
@@ -201,9 +203,12 @@ func TestSIGTERMLetsTheJobFinish(t *testing.T) {
 	first, second := job.NewID(), job.NewID()
 	it.publish(job.Message{ID: first, Prompt: "first", Count: 1})
 	it.publish(job.Message{ID: second, Prompt: "second", Count: 1})
-	p := it.start("w1", "FAKE_SD_DELAY_MS=1500", "SHUTDOWN_GRACE=2m")
-	waitFor(t, "the CLI to start", func() bool { return len(it.runs()) == 1 })
+	g := newGate(t, "generate")
+	p := it.start("w1", "FAKE_SD_GATE="+g.path, "SHUTDOWN_GRACE=2m")
+	g.waiter() // the first job is in the CLI
 	p.signal(syscall.SIGTERM)
+	p.waitLog(`"stop requested`)
+	g.open()
 	if err := p.wait(60 * time.Second); err != nil {
 		t.Fatalf("exit: %v", err)
 	}

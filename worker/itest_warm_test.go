@@ -25,12 +25,13 @@ func TestWarmDriverKilledMidJobIsRetriedOnAFreshDriver(t *testing.T) {
 	wl := newWarmLog(t)
 	id := job.NewID()
 	it.publish(job.Message{ID: id, Prompt: "interrupted", Count: 1})
-	p := it.start("w1", wl.env("FAKE_SD_DELAY_MS=1500")...)
-	p.waitLog(`"job started"`) // the driver (the pid of its load) is in the job's 1.5 s
-	pid := wl.lastPid()
+	g := newGate(t, "generate")
+	p := it.start("w1", wl.env("FAKE_SD_GATE="+g.path)...)
+	pid := g.waiter() // the driver, in the job's generate call
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	g.open() // for the fresh driver
 	it.waitEntries(1)
 	meta := it.metadata(id)
 	if meta["attempt"] != 2.0 || meta["generator"] != "fastsdcpu-warm" {
@@ -77,7 +78,10 @@ func TestWarmJobThatCrashesTheDriverIsDeadLettered(t *testing.T) {
 }
 
 // A job that hangs: JOB_TIMEOUT kills the driver's process group, the job
-// counts a failure, and a new driver serves the next job.
+// counts a failure, and a new driver serves the next job. JOB_TIMEOUT also
+// bounds each fresh driver's start and load (the job after a hang pays it),
+// which took 2.3 s at a load average of 13: 10 s, so that only the hang
+// meets it.
 func TestWarmHangingJobIsKilledAndANewDriverStarted(t *testing.T) {
 	t.Parallel()
 	it := newITest(t, nil, queue.Options{MaxFailures: 2})
@@ -85,7 +89,7 @@ func TestWarmHangingJobIsKilledAndANewDriverStarted(t *testing.T) {
 	stuck, good := job.NewID(), job.NewID()
 	it.publish(job.Message{ID: stuck, Prompt: "stuck forever", Count: 1})
 	it.publish(job.Message{ID: good, Prompt: "fine", Count: 1})
-	it.start("w1", wl.env("FAKE_SD_FAIL=hang:stuck", "JOB_TIMEOUT=2s")...)
+	it.start("w1", wl.env("FAKE_SD_FAIL=hang:stuck", "JOB_TIMEOUT=10s")...)
 	it.waitEntries(1)
 	it.waitLen("dead letters", it.q.DeadLen, 1)
 	if reason := it.deadReason(); !strings.Contains(reason, "JOB_TIMEOUT") || !strings.Contains(reason, "process group was killed") {
@@ -108,9 +112,12 @@ func TestWarmSIGTERMDuringAJob(t *testing.T) {
 	first, second := job.NewID(), job.NewID()
 	it.publish(job.Message{ID: first, Prompt: "first", Count: 1})
 	it.publish(job.Message{ID: second, Prompt: "second", Count: 1})
-	p := it.start("w1", wl.env("FAKE_SD_DELAY_MS=1500", "SHUTDOWN_GRACE=2m")...)
-	p.waitLog(`"job started"`)
+	g := newGate(t, "generate")
+	p := it.start("w1", wl.env("FAKE_SD_GATE="+g.path, "SHUTDOWN_GRACE=2m")...)
+	g.waiter() // the first job is in the driver
 	p.signal(syscall.SIGTERM)
+	p.waitLog(`"stop requested`)
+	g.open()
 	if err := p.wait(60 * time.Second); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
@@ -177,7 +184,10 @@ func TestWarmSIGTERMDuringTheLoad(t *testing.T) {
 }
 
 // The worker's lifecycle on the status exchange, the job's phases, and the
-// readiness: ready once the model is loaded.
+// readiness: ready once the model is loaded. A state that a newer one
+// replaces before it is sent is not sent (the worker sends its latest
+// state), so every step waits for its state: the load and the jobs wait at
+// gates until the test has seen it, the second job until the stop is seen.
 func TestWarmWorkerEventsPhasesAndReadiness(t *testing.T) {
 	t.Parallel()
 	it := newITest(t, nil, queue.Options{})
@@ -188,61 +198,45 @@ func TestWarmWorkerEventsPhasesAndReadiness(t *testing.T) {
 	}
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	// The job lasts long enough for its busy state to be sent before the
-	// next state replaces it.
-	p := it.start("w1", wl.env("FAKE_LOAD_MS=1500", "FAKE_SD_DELAY_MS=300", fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", port))...)
-	waitFor(t, "the load to begin", func() bool { return wl.lastPid() != 0 })
+	id, last := job.NewID(), job.NewID()
+	w := &watch{t: t, events: events, worker: "w1", job: id}
+	load, gen := newGate(t, "load"), newGate(t, "generate")
+	p := it.start("w1", wl.env("FAKE_SD_LOAD_GATE="+load.path, "FAKE_SD_GATE="+gen.path,
+		fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", port))...)
+	w.until("loading", func() bool { return w.last() == "loading" })
 	if got := httpGet(base + "/readyz"); got != "" {
 		t.Errorf("ready while loading: %q", got)
 	}
+	load.open()
 	waitFor(t, "/readyz", func() bool { return httpGet(base+"/readyz") == "ok\n" })
-	id := job.NewID()
+
 	submitted := time.Now().Add(-2 * time.Second).UTC().Format(time.RFC3339Nano)
 	it.publish(job.Message{ID: id, Prompt: "watched", Count: 1, SubmittedAt: submitted})
-	it.waitEntries(1)
+	w.until("busy", func() bool { return w.last() == "busy:"+id })
+	gen.open()
+	w.until("idle and done after the job", func() bool { return w.last() == "idle" && w.done.ID == id })
+
+	// A job that finishes in the grace does not make the worker idle.
+	gen.close()
+	it.publish(job.Message{ID: last, Prompt: "the last", Count: 1})
+	w.until("busy with the last job", func() bool { return w.last() == "busy:"+last })
 	p.signal(syscall.SIGTERM)
+	w.until("stopping", func() bool { return w.last() == "stopping" })
+	gen.open()
 	if err := p.wait(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	w.until("stopped", func() bool { return w.last() == "stopped" })
 
-	var states []string
-	var phases []job.Phase
-	var done job.Event
-	timeout := time.After(20 * time.Second)
-collect:
-	for {
-		select {
-		case e := <-events:
-			switch {
-			case e.IsWorker() && e.Worker == "w1":
-				s := string(e.WorkerState)
-				if e.ID != "" {
-					s += ":" + e.ID
-				}
-				if len(states) == 0 || states[len(states)-1] != s {
-					states = append(states, s)
-				}
-				if e.WorkerState == job.WorkerStopped {
-					break collect
-				}
-			case e.ID == id && e.State == job.Started:
-				phases = append(phases, e.Phase)
-			case e.ID == id && e.State == job.Done:
-				done = e
-			}
-		case <-timeout:
-			break collect
-		}
+	// Starting is replaced by loading at once, before it can be sent.
+	want := []string{"starting", "loading", "idle", "busy:" + id, "idle", "busy:" + last, "stopping", "stopped"}
+	if !isSubsequence(w.states, want) || !isSubsequence(want[1:], w.states) {
+		t.Errorf("worker states %v, want %v", w.states, want)
 	}
-	// A state that a newer one replaced before it was sent (starting, right
-	// before loading) may be missing: the worker sends its latest state.
-	want := []string{"starting", "loading", "idle", "busy:" + id, "idle", "stopping", "stopped"}
-	if !isSubsequence(states, want) || !isSubsequence(want[1:], states) {
-		t.Errorf("worker states %v, want %v", states, want)
+	if !slices.Equal(w.phases, []job.Phase{job.PhaseGenerating, job.PhaseUploading}) {
+		t.Errorf("phases %v", w.phases)
 	}
-	if !slices.Equal(phases, []job.Phase{job.PhaseGenerating, job.PhaseUploading}) {
-		t.Errorf("phases %v", phases)
-	}
+	done := w.done
 	if done.Seed == nil || done.Durations[job.DurationQueueWait] < 2 || done.Durations[job.DurationGeneration] <= 0 {
 		t.Errorf("done event: seed %v durations %v", done.Seed, done.Durations)
 	}
@@ -255,6 +249,59 @@ collect:
 	}
 	if _, ok := meta["model_load_seconds"]; ok {
 		t.Error("model_load_seconds for a job that paid no load")
+	}
+}
+
+// watch records what a status subscription says of one worker (its states,
+// each change once, "busy:<job>" when busy) and of one job (its phases and
+// its done event).
+type watch struct {
+	t           testing.TB
+	events      <-chan job.Event
+	worker, job string
+	states      []string
+	phases      []job.Phase
+	done        job.Event
+}
+
+func (w *watch) last() string {
+	if len(w.states) == 0 {
+		return ""
+	}
+	return w.states[len(w.states)-1]
+}
+
+// until reads events until cond holds (checked after each event).
+func (w *watch) until(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.After(90 * time.Second) // against hanging, not a measurement
+	for !cond() {
+		select {
+		case e, ok := <-w.events:
+			if !ok {
+				w.t.Fatalf("the status subscription ended while waiting for %s", what)
+			}
+			w.record(e)
+		case <-deadline:
+			w.t.Fatalf("no %s on the status exchange; worker states %v", what, w.states)
+		}
+	}
+}
+
+func (w *watch) record(e job.Event) {
+	switch {
+	case e.IsWorker() && e.Worker == w.worker:
+		s := string(e.WorkerState)
+		if e.ID != "" {
+			s += ":" + e.ID
+		}
+		if w.last() != s {
+			w.states = append(w.states, s)
+		}
+	case e.ID == w.job && e.State == job.Started:
+		w.phases = append(w.phases, e.Phase)
+	case e.ID == w.job && e.State == job.Done:
+		w.done = e
 	}
 }
 

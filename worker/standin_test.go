@@ -76,8 +76,52 @@ func (l *warmLog) models() []string {
 
 // lastPid is the pid of the process that ran the last generate call (0:
 // none yet).
-func (l *warmLog) lastPid() int {
-	b, _ := os.ReadFile(l.pid)
+func (l *warmLog) lastPid() int { return readPid(l.pid) }
+
+// readPid reads a pid the stand-in wrote (0: none yet).
+func readPid(path string) int {
+	b, _ := os.ReadFile(path)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
+}
+
+// gate is a file the stand-in waits for (FAKE_SD_GATE: a generate call,
+// FAKE_SD_LOAD_GATE: a pipeline build): the test opens it once it has seen
+// what it waits for, so that no step hangs on how fast the machine is.
+type gate struct {
+	t    testing.TB
+	path string
+}
+
+func newGate(t testing.TB, name string) *gate {
+	return &gate{t: t, path: filepath.Join(t.TempDir(), name)}
+}
+
+// waiter waits until a generate call waits at the gate and returns the
+// pid of its process.
+func (g *gate) waiter() int {
+	g.t.Helper()
+	var pid int
+	waitFor(g.t, "a generate call at the gate", func() bool {
+		pid = readPid(g.path + ".waiting")
+		return pid > 0
+	})
+	return pid
+}
+
+func (g *gate) open() {
+	g.t.Helper()
+	if err := os.WriteFile(g.path, nil, 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// close makes the next generate call wait again.
+func (g *gate) close() {
+	g.t.Helper()
+	for _, p := range []string{g.path, g.path + ".waiting"} {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			g.t.Fatal(err)
+		}
+	}
 }

@@ -187,7 +187,8 @@ func TestWarmJobErrorKeepsTheDriver(t *testing.T) {
 // driver loads the model anew.
 func TestWarmDriverKilledMidJob(t *testing.T) {
 	t.Parallel()
-	f := newWarm(t, "FAKE_DELAY_MS=30000")
+	g := newGate(t, "generate")
+	f := newWarm(t, "FAKE_SD_GATE="+g.path)
 	if err := f.w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +197,7 @@ func TestWarmDriverKilledMidJob(t *testing.T) {
 		_, err := f.generate(context.Background(), job.Message{Prompt: "slow"})
 		errc <- err
 	}()
-	waitFor(t, "the job to start", func() bool { return f.lastPid() != 0 })
-	pid := f.lastPid()
+	pid := g.waiter() // the driver, in the job's generate call
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestWarmDriverKilledMidJob(t *testing.T) {
 	if f.w.Ready() {
 		t.Error("ready with a dead driver")
 	}
-	f.w.env = append(f.w.env, "FAKE_DELAY_MS=0")
+	g.open()
 	if err := f.w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ The "model" (environment, read when used, so one process sees changes):
   FAKE_SD_DELAY_MS=N        a generate call sleeps N ms before anything else
   FAKE_SD_LOAD_LOG=PATH     a pipeline build appends {"model","pid"} as one JSON line
   FAKE_SD_PIDFILE=PATH      a pipeline build or a generate call writes the pid of its process there
+  FAKE_SD_LOAD_GATE=PATH    a pipeline build waits until PATH exists (the test opens the gate)
+  FAKE_SD_GATE=PATH         a generate call writes its pid to PATH.waiting, then waits until PATH exists
   FAKE_SD_CHILD_PIDFILE=PATH  a generate call starts a long-sleeping child, pid there
   FAKE_SD_FAIL=always       generate raises (a traceback; the CLI exits 1)
   FAKE_SD_FAIL=prompt:TEXT  the same, when the prompt contains TEXT
@@ -151,6 +153,7 @@ class Pipeline:
         if fail_mode() == "load":
             raise OSError("fake: no weights for %s (FAKE_SD_FAIL=load)" % model_id)
         time.sleep(env_ms("FAKE_LOAD_MS"))
+        wait_for_gate("FAKE_SD_LOAD_GATE")
         append_json_line("FAKE_SD_LOAD_LOG", {"model": model_id, "pid": os.getpid()})
         return Pipeline(model_id)
 
@@ -190,11 +193,28 @@ def torch_manual_seed(seed):
     manual_seed.value = seed
 
 
-def write_pid():
-    path = os.environ.get("FAKE_SD_PIDFILE")
+def write_pid(path=None):
+    """Writes the pid to path (FAKE_SD_PIDFILE by default) at once: a test
+    that reads it meanwhile finds the old pid or the new one, never none."""
+    path = path or os.environ.get("FAKE_SD_PIDFILE")
     if path:
-        with open(path, "w") as f:
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        with open(tmp, "w") as f:
             f.write(str(os.getpid()))
+        os.replace(tmp, path)
+
+
+def wait_for_gate(env_name):
+    """Waits until the file named by env_name exists: the test opens the
+    gate once it has seen what it waits for, so that no step depends on how
+    fast the machine is. FAKE_SD_GATE says it waits (PATH.waiting)."""
+    path = os.environ.get(env_name)
+    if not path:
+        return
+    if env_name == "FAKE_SD_GATE":
+        write_pid(path + ".waiting")
+    while not os.path.exists(path):
+        time.sleep(0.01)
 
 
 def begin_generation(prompt):
@@ -206,6 +226,7 @@ def begin_generation(prompt):
         with open(child_pidfile, "w") as f:
             f.write(str(child.pid))
     time.sleep(env_ms("FAKE_SD_DELAY_MS"))
+    wait_for_gate("FAKE_SD_GATE")
     mode = fail_mode()
     if mode == "always":
         raise RuntimeError("fake generator failure (FAKE_SD_FAIL=always)")

@@ -63,6 +63,18 @@ func (o Options) Defaults() Options {
 	return o
 }
 
+// LastDelivery reports whether a delivery that carries returns (its
+// Returns) is the last one the queue makes of its message under
+// deliveryLimit: its return, whether a Requeue or a consumer that died
+// holding it, dead-letters the message instead of putting it back. RabbitMQ
+// 3.10 (measured: rabbitmq's TestDeliveryLimitCountsLostConsumers) delivers
+// a message deliveryLimit+1 times, the last carrying x-delivery-count
+// deliveryLimit, and dead-letters it on that delivery's return; memq does
+// the same. A Retry republishes the message with a fresh count.
+func LastDelivery(returns, deliveryLimit int) bool {
+	return returns >= deliveryLimit
+}
+
 // Headers carried by messages beside the body.
 const (
 	HeaderFailures = "x-sd-failures" // generator failures so far (int)

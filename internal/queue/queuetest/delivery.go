@@ -97,14 +97,19 @@ func testRequeue(t *testing.T, f *fixture) {
 }
 
 // With a limit of 2 a message is delivered 3 times (the first delivery and
-// two redeliveries); its third return dead-letters it.
+// two redeliveries, Returns 0, 1, 2); the return of the last one
+// (queue.LastDelivery) dead-letters it.
 func testDeliveryLimit(t *testing.T, f *fixture) {
 	f.open(queue.Options{DeliveryLimit: 2})
 	f.publish("poison", `{"prompt":"x"}`)
 	f.publish("next", `{"prompt":"y"}`)
 	c := f.consumer()
 	for i := 0; i < 3; i++ {
-		f.settle("requeue", f.next(c, "poison").Requeue(f.ctx()))
+		d := f.next(c, "poison")
+		if d.Returns() != i || queue.LastDelivery(d.Returns(), 2) != (i == 2) {
+			t.Fatalf("delivery %d: returns %d, last delivery %v", i+1, d.Returns(), queue.LastDelivery(d.Returns(), 2))
+		}
+		f.settle("requeue", d.Requeue(f.ctx()))
 	}
 	f.settle("ack next", f.next(c, "next").Ack(f.ctx()))
 	f.waitDead(1)

@@ -26,18 +26,22 @@ type Common struct {
 	// MAX_STEPS): the webui refuses what breaks them, a worker dead-letters
 	// it. Set them alike in every program (deploy/ puts them in the shared
 	// ConfigMap).
-	Limits         job.Limits
-	AMQPURL        string // AMQP_URL; empty in the webui means embedded mode
-	QueueName      string // QUEUE_NAME
-	DeliveryLimit  int    // DELIVERY_LIMIT
-	MaxFailures    int    // MAX_FAILURES
-	MinioEndpoint  string // MINIO_ENDPOINT
-	MinioAccessKey string // MINIO_ACCESS_KEY
-	MinioSecretKey string // MINIO_SECRET_KEY
-	MinioBucket    string // MINIO_BUCKET
-	MinioSecure    bool   // MINIO_SECURE
-	LogLevel       slog.Level
-	LogFormat      string // LOG_FORMAT: json or text
+	Limits        job.Limits
+	AMQPURL       string // AMQP_URL; empty in the webui means embedded mode
+	QueueName     string // QUEUE_NAME
+	DeliveryLimit int    // DELIVERY_LIMIT
+	MaxFailures   int    // MAX_FAILURES
+	// WorkerHeartbeat is how often a worker repeats its state on the status
+	// exchange (WORKER_HEARTBEAT); the webui forgets a worker silent for 3
+	// of them and gives back the job it held. Equal in every program.
+	WorkerHeartbeat time.Duration
+	MinioEndpoint   string // MINIO_ENDPOINT
+	MinioAccessKey  string // MINIO_ACCESS_KEY
+	MinioSecretKey  string // MINIO_SECRET_KEY
+	MinioBucket     string // MINIO_BUCKET
+	MinioSecure     bool   // MINIO_SECURE
+	LogLevel        slog.Level
+	LogFormat       string // LOG_FORMAT: json or text
 }
 
 // reader collects every error of one parse, so one start shows them all.
@@ -141,17 +145,18 @@ func (r *reader) err() error { return errors.Join(r.errs...) }
 
 func (r *reader) common(embeddedOK bool) Common {
 	c := Common{
-		AMQPURL:        r.str("AMQP_URL", ""),
-		QueueName:      r.str("QUEUE_NAME", "tasks"),
-		Limits:         r.limits(),
-		DeliveryLimit:  r.integer("DELIVERY_LIMIT", queue.DefaultDeliveryLimit, 1, 1000),
-		MaxFailures:    r.integer("MAX_FAILURES", queue.DefaultMaxFailures, 1, 100),
-		MinioEndpoint:  r.str("MINIO_ENDPOINT", ""),
-		MinioAccessKey: r.str("MINIO_ACCESS_KEY", ""),
-		MinioSecretKey: r.str("MINIO_SECRET_KEY", ""),
-		MinioBucket:    r.str("MINIO_BUCKET", "images"),
-		MinioSecure:    r.boolean("MINIO_SECURE", false),
-		LogFormat:      strings.ToLower(r.str("LOG_FORMAT", "json")),
+		AMQPURL:         r.str("AMQP_URL", ""),
+		QueueName:       r.str("QUEUE_NAME", "tasks"),
+		Limits:          r.limits(),
+		DeliveryLimit:   r.integer("DELIVERY_LIMIT", queue.DefaultDeliveryLimit, 1, 1000),
+		MaxFailures:     r.integer("MAX_FAILURES", queue.DefaultMaxFailures, 1, 100),
+		WorkerHeartbeat: r.duration("WORKER_HEARTBEAT", job.WorkerHeartbeat, 100*time.Millisecond, 5*time.Minute),
+		MinioEndpoint:   r.str("MINIO_ENDPOINT", ""),
+		MinioAccessKey:  r.str("MINIO_ACCESS_KEY", ""),
+		MinioSecretKey:  r.str("MINIO_SECRET_KEY", ""),
+		MinioBucket:     r.str("MINIO_BUCKET", "images"),
+		MinioSecure:     r.boolean("MINIO_SECURE", false),
+		LogFormat:       strings.ToLower(r.str("LOG_FORMAT", "json")),
 	}
 	if c.AMQPURL != "" {
 		if u, err := url.Parse(c.AMQPURL); err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {

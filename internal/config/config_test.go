@@ -23,7 +23,7 @@ func TestWebUIDefaultsAreEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.Embedded() || c.ListenAddr != "127.0.0.1:3000" || c.QueueName != "tasks" || c.MinioBucket != "images" ||
-		c.Limits != job.DefaultLimits || c.DeliveryLimit != 10 || c.MaxFailures != 3 {
+		c.Limits != job.DefaultLimits || c.DeliveryLimit != 10 || c.MaxFailures != 3 || c.WorkerHeartbeat != 15*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -85,12 +85,13 @@ func TestEveryErrorNamesItsVariable(t *testing.T) {
 		"LOG_LEVEL", "loud",
 		"METRICS_ADDR", "8080",
 		"MAX_JOBS_PER_POD", "0",
+		"WORKER_HEARTBEAT", "10ms",
 	))
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"AMQP_URL", "MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_BUCKET",
-		"EXIT_AFTER_ONE_TASK", "JOB_TIMEOUT", "DELIVERY_LIMIT", "GENERATOR", "LOG_LEVEL", "METRICS_ADDR", "MAX_JOBS_PER_POD"} {
+		"EXIT_AFTER_ONE_TASK", "JOB_TIMEOUT", "DELIVERY_LIMIT", "GENERATOR", "LOG_LEVEL", "METRICS_ADDR", "MAX_JOBS_PER_POD", "WORKER_HEARTBEAT"} {
 		if !strings.Contains(err.Error(), name+":") {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}

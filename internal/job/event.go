@@ -69,6 +69,13 @@ const (
 // ignore it.
 const KindWorker = "worker"
 
+// KindProbe marks a webui's probe of its own status subscription: every
+// webui replica publishes one each WorkerHeartbeat and counts any event it
+// receives as proof that it still hears the exchange. Only then does a
+// silent worker mean a dead one (internal/status). It has no State and no
+// ID: every other consumer ignores it.
+const KindProbe = "probe"
+
 // WorkerHeartbeat is how often a worker repeats its current state. A consumer
 // forgets a worker not heard of for 3 heartbeats: a killed pod sends nothing.
 const WorkerHeartbeat = 15 * time.Second
@@ -86,21 +93,27 @@ const (
 // change or heartbeat of one worker, published by the worker to the status
 // exchange and forwarded by the webui to browsers (docs/design.md).
 type Event struct {
-	ID          string             `json:"id"` // the job; for a worker event the job it is busy with, if any
-	State       State              `json:"state"`
-	Kind        string             `json:"kind,omitempty"`  // "" = a job's status; KindWorker = a worker's lifecycle
-	Phase       Phase              `json:"phase,omitempty"` // State Started: what the job is doing now
-	Group       string             `json:"group,omitempty"`
-	Prompt      string             `json:"prompt,omitempty"`
-	Count       int                `json:"count,omitempty"`
-	Objects     []string           `json:"objects,omitempty"` // Done: the object names, images then metadata
-	Reason      string             `json:"reason,omitempty"`  // Failed, Retrying: why
-	Worker      string             `json:"worker,omitempty"`
-	WorkerState WorkerState        `json:"worker_state,omitempty"` // Kind KindWorker
-	Generator   string             `json:"generator,omitempty"`    // Kind KindWorker: fastsdcpu, fastsdcpu-warm, placeholder
-	Attempt     int                `json:"attempt,omitempty"`      // 1 for the first run
-	Durations   map[string]float64 `json:"durations,omitempty"`    // State Done: seconds per phase (the Duration* keys)
-	Seed        *int64             `json:"seed,omitempty"`         // State Queued/Started/Done: the seed the generator is given
+	ID          string      `json:"id"` // the job; for a worker event the job it is busy with, if any
+	State       State       `json:"state"`
+	Kind        string      `json:"kind,omitempty"`  // "" = a job's status; KindWorker = a worker's lifecycle
+	Phase       Phase       `json:"phase,omitempty"` // State Started: what the job is doing now
+	Group       string      `json:"group,omitempty"`
+	Prompt      string      `json:"prompt,omitempty"`
+	Count       int         `json:"count,omitempty"`
+	Objects     []string    `json:"objects,omitempty"` // Done: the object names, images then metadata
+	Reason      string      `json:"reason,omitempty"`  // Failed, Retrying: why
+	Worker      string      `json:"worker,omitempty"`
+	WorkerState WorkerState `json:"worker_state,omitempty"` // Kind KindWorker
+	Generator   string      `json:"generator,omitempty"`    // Kind KindWorker: fastsdcpu, fastsdcpu-warm, placeholder
+	Attempt     int         `json:"attempt,omitempty"`      // 1 for the first run; a busy worker's event: its job's
+	// Returns is the broker's count of the returns of the message being run
+	// (x-delivery-count: killed workers, requeues since it was last
+	// published), on a worker's job events and its busy lifecycle events. A
+	// delivery with Returns >= DELIVERY_LIMIT is the last one: if its worker
+	// dies, the broker dead-letters the job (queue.LastDelivery).
+	Returns   int                `json:"returns,omitempty"`
+	Durations map[string]float64 `json:"durations,omitempty"` // State Done: seconds per phase (the Duration* keys)
+	Seed      *int64             `json:"seed,omitempty"`      // State Queued/Started/Done: the seed the generator is given
 	// The job's other settings, on the webui's Queued event, so that every
 	// replica can show the job and make it again (reuse, retry).
 	NegativePrompt string    `json:"negative_prompt,omitempty"`
@@ -113,6 +126,9 @@ type Event struct {
 
 // IsWorker reports whether e is a worker's lifecycle event.
 func (e Event) IsWorker() bool { return e.Kind == KindWorker }
+
+// IsProbe reports whether e is a webui's probe of its subscription.
+func (e Event) IsProbe() bool { return e.Kind == KindProbe }
 
 // Encode returns the JSON body of e.
 func (e Event) Encode() []byte {

@@ -18,6 +18,7 @@ const (
 	ReasonWorkerStopped ReasonKind = "worker_stopped"    // given back: the worker was shutting down
 	ReasonStore         ReasonKind = "store_unavailable" // given back: the image store was unreachable
 	ReasonGaveUp        ReasonKind = "delivery_limit"    // the broker gave up: workers died running it
+	ReasonWorkerLost    ReasonKind = "worker_lost"       // its worker died running it (no heartbeat, or it started anew): back in the queue
 )
 
 // Text is the kind in a few words, for job cards and the API.
@@ -39,22 +40,27 @@ func (k ReasonKind) Text() string {
 		return "the image store was unreachable"
 	case ReasonGaveUp:
 		return "gave up: workers stopped while running it, too many times"
+	case ReasonWorkerLost:
+		return "its worker was lost; back in the queue"
 	}
 	return ""
 }
 
 // reasonPatterns are matched in order against the lower-cased reason: the
 // first that matches classifies it. The worker's own words come first (its
-// shutdown and timeouts kill the generator too), then what the generator's
-// stderr says of memory, then the kernel's kill (the OOM killer's SIGKILL).
+// shutdown and timeouts kill the generator too; a job given back on its
+// last delivery names the delivery limit before the shutdown), then what
+// the generator's stderr says of memory, then the kernel's kill (the OOM
+// killer's SIGKILL).
 var reasonPatterns = []struct {
 	kind ReasonKind
 	any  []string
 }{
 	{ReasonCancelled, []string{"cancelled", "canceled by"}},
+	{ReasonGaveUp, []string{"delivery_limit", "delivery limit"}},
 	{ReasonWorkerStopped, []string{"stopped by shutdown", "shutting down"}},
 	{ReasonStore, []string{"store unreachable"}},
-	{ReasonGaveUp, []string{"delivery_limit", "delivery limit"}},
+	{ReasonWorkerLost, []string{"worker was lost", "worker lost"}},
 	{ReasonBadInput, []string{"malformed job message", "invalid job:"}},
 	{ReasonTimedOut, []string{"job_timeout", "job timeout", "timed out", "deadline exceeded"}},
 	{ReasonOutOfMemory, []string{"out of memory", "outofmemoryerror", "memoryerror", "cannot allocate memory",

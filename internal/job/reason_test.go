@@ -29,7 +29,9 @@ func TestClassifyReason(t *testing.T) {
 		"exit status 1 (try 3)":                                                                              ReasonGenerator,
 		"back in the queue: stopped by shutdown during generation":                                           ReasonWorkerStopped,
 		"back in the queue: store unreachable: dial tcp 10.0.0.5:9000: connect: connection refused":          ReasonStore,
-		"delivery_limit":        ReasonGaveUp,
+		"delivery_limit":                         ReasonGaveUp,
+		"its worker was lost; back in the queue": ReasonWorkerLost,
+		"delivery limit (DELIVERY_LIMIT=10) reached: back in the queue: stopped by shutdown during generation": ReasonGaveUp,
 		"cancelled by the user": ReasonCancelled,
 	}
 	for reason, want := range cases {

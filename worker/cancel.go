@@ -34,7 +34,7 @@ func (w *Worker) skipCancelled(ctx context.Context, d queue.Delivery, id string,
 		reason := "cannot tell whether the job was cancelled: " + err.Error()
 		serr := d.Requeue(sctx)
 		w.finish(log, OutcomeRequeued, start, serr, "reason", reason)
-		ev.send(with(base, job.Queued, "back in the queue: store unreachable"))
+		ev.send(w.givenBack(base, d.Returns(), "store unreachable"))
 		return true, false
 	case !cancelled:
 		return false, false

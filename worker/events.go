@@ -18,7 +18,9 @@ import (
 // A job's events go out in order through a bounded buffer. The worker's own
 // lifecycle events are a state, where only the latest counts: they wait in
 // one slot that a newer one replaces, so a burst of short jobs (busy, idle,
-// busy, ...) never crowds the jobs' events out of the buffer.
+// busy, ...) never crowds the jobs' events out of the buffer; a state never
+// overtakes the jobs' events sent before it (a webui takes a worker that
+// leaves its job without a word for one that lost it).
 type events struct {
 	pub  queue.StatusPublisher
 	log  *slog.Logger
@@ -50,7 +52,30 @@ func (e *events) loop() {
 			}
 			e.publish(ev)
 		case <-e.wake:
+			// The jobs' events queued before this state go first: a webui
+			// that sees a worker leave its job (idle, stopped, busy with the
+			// next) before that job's outcome would take the job for lost.
+			open := e.drain()
 			e.flushWorker()
+			if !open {
+				return
+			}
+		}
+	}
+}
+
+// drain publishes the jobs' events queued now; false once the buffer is
+// closed and empty.
+func (e *events) drain() bool {
+	for {
+		select {
+		case ev, ok := <-e.ch:
+			if !ok {
+				return false
+			}
+			e.publish(ev)
+		default:
+			return true
 		}
 	}
 }

@@ -21,22 +21,41 @@ type lifecycle struct {
 
 	mu        sync.Mutex
 	state     job.WorkerState
-	jobID     string
+	run       run  // busy: the job and its delivery
 	delivered bool // a one-shot worker is Ready only once it holds a job
 	isReady   bool
+}
+
+// run is the job a busy worker holds: its id, its attempt and the broker's
+// return count of its delivery. A busy worker names them in every event, so
+// that a webui that loses the worker (no heartbeat, or it starts anew) can
+// tell whether the broker puts the job back or dead-letters it.
+type run struct {
+	jobID            string
+	attempt, returns int
 }
 
 // set moves to state s (busy with jobID). Once stopping, only stopped
 // follows: a job that finishes in the grace does not make the worker idle.
 func (l *lifecycle) set(s job.WorkerState, jobID string) {
+	l.move(s, run{jobID: jobID})
+}
+
+// busy moves to state busy with jobID, its attempt and the returns of its
+// delivery.
+func (l *lifecycle) busy(jobID string, attempt, returns int) {
+	l.move(job.WorkerBusy, run{jobID: jobID, attempt: attempt, returns: returns})
+}
+
+func (l *lifecycle) move(s job.WorkerState, r run) {
 	l.mu.Lock()
-	if l.state == s && l.jobID == jobID ||
+	if l.state == s && l.run == r ||
 		(l.state == job.WorkerStopping || l.state == job.WorkerStopped) && s != job.WorkerStopped ||
 		l.state == job.WorkerStopped {
 		l.mu.Unlock()
 		return
 	}
-	l.state, l.jobID = s, jobID
+	l.state, l.run = s, r
 	e := l.event()
 	ready := l.readyLocked()
 	changed := ready != l.isReady
@@ -71,8 +90,8 @@ func (l *lifecycle) readyLocked() bool {
 }
 
 func (l *lifecycle) event() job.Event {
-	return job.Event{Kind: job.KindWorker, Worker: l.name, WorkerState: l.state, ID: l.jobID,
-		Generator: l.gen, At: time.Now().UTC()}
+	return job.Event{Kind: job.KindWorker, Worker: l.name, WorkerState: l.state, ID: l.run.jobID,
+		Attempt: l.run.attempt, Returns: l.run.returns, Generator: l.gen, At: time.Now().UTC()}
 }
 
 // beat repeats the current state every interval until ctx ends: a consumer

@@ -60,7 +60,7 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 	log := w.log.With("job_id", m.ID)
 	attempt := d.Failures() + d.Returns() + 1
 	base := job.Event{ID: m.ID, Group: m.Group, Prompt: m.Prompt, Count: m.Count,
-		Worker: w.cfg.WorkerName, Attempt: attempt}
+		Worker: w.cfg.WorkerName, Attempt: attempt, Returns: d.Returns()}
 
 	if perr != nil {
 		reason := perr.Error()
@@ -83,7 +83,7 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 		m.Seed = &seed
 	}
 	base.Seed = m.Seed
-	life.set(job.WorkerBusy, m.ID)
+	life.busy(m.ID, attempt, d.Returns())
 	log.Info("job started", "prompt_chars", len([]rune(m.Prompt)), "count", m.Count,
 		"attempt", attempt, "failures", d.Failures(), "returns", d.Returns(), "seed", *m.Seed)
 	ph := &phases{ev: ev, base: base}
@@ -113,7 +113,7 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 	case errors.As(err, &f) && f.requeue:
 		serr := d.Requeue(sctx)
 		w.finish(log, OutcomeRequeued, start, serr, "reason", f.reason)
-		ev.send(with(base, job.Queued, "back in the queue: "+f.reason))
+		ev.send(w.givenBack(base, d.Returns(), f.reason))
 	default:
 		dead, serr := d.Retry(sctx, err.Error())
 		outcome, state := OutcomeRetry, job.Retrying
@@ -126,6 +126,17 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 		}
 	}
 	return false
+}
+
+// givenBack is the event of a job whose message the worker gave back
+// (Requeue): queued, or failed when that was its last delivery, which the
+// broker dead-letters instead of putting back (queue.LastDelivery).
+func (w *Worker) givenBack(base job.Event, returns int, reason string) job.Event {
+	if queue.LastDelivery(returns, w.deliveryLimit) {
+		return with(base, job.Failed, fmt.Sprintf("delivery limit (DELIVERY_LIMIT=%d) reached: the broker dead-letters it instead of putting it back (%s)",
+			w.deliveryLimit, reason))
+	}
+	return with(base, job.Queued, "back in the queue: "+reason)
 }
 
 // settleContext bounds one settle. It is made when the job is over, not

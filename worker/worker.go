@@ -5,6 +5,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,9 @@ type Worker struct {
 	uploadFloor time.Duration
 	// heartbeat is how often the worker repeats its state (tests shorten it).
 	heartbeat time.Duration
+	// deliveryLimit is the queue's (DELIVERY_LIMIT): a job given back on
+	// its last delivery is dead-lettered, and its event says failed.
+	deliveryLimit int
 }
 
 // New makes a worker. cfg supplies the mode (ExitAfterOneTask,
@@ -56,8 +60,9 @@ func New(cfg config.Worker, d Deps) *Worker {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Worker{cfg: cfg, d: d, log: d.Log, m: newMetrics(d.Metrics), uploadFloor: 30 * time.Second,
-		heartbeat: job.WorkerHeartbeat,
-		limits:    cfg.Limits.WithDefaults()} // the same limits as the webui's: the same variables, read by the same code
+		heartbeat:     cmp.Or(cfg.WorkerHeartbeat, job.WorkerHeartbeat),
+		deliveryLimit: queue.Options{DeliveryLimit: cfg.DeliveryLimit}.Defaults().DeliveryLimit,
+		limits:        cfg.Limits.WithDefaults()} // the same limits as the webui's: the same variables, read by the same code
 }
 
 // Run starts the generator (the warm one loads its model), then consumes
@@ -168,7 +173,7 @@ func (w *Worker) loop(ctx context.Context, ev *events, life *lifecycle) error {
 		}
 		if ctx.Err() != nil {
 			// Stop raced with a delivery: give it straight back.
-			w.giveBack(ctx, d)
+			w.giveBack(ctx, d, ev)
 			return nil
 		}
 		if !w.process(ctx, d, ev, life) {
@@ -242,12 +247,20 @@ func (w *Worker) next(ctx context.Context, c queue.Consumer, done int) (queue.De
 	return d, err
 }
 
-// giveBack requeues a delivery taken after the stop signal.
-func (w *Worker) giveBack(ctx context.Context, d queue.Delivery) {
+// giveBack requeues a delivery taken after the stop signal. The job never
+// started, so it has nothing to tell, unless that was its last delivery:
+// then the broker dead-letters it, and its failed event says so.
+func (w *Worker) giveBack(ctx context.Context, d queue.Delivery, ev *events) {
 	sctx, cancel := settleContext(ctx)
 	defer cancel()
-	if err := d.Requeue(sctx); err != nil && !errors.Is(err, queue.ErrStale) {
+	err := d.Requeue(sctx)
+	if err != nil && !errors.Is(err, queue.ErrStale) {
 		w.log.Warn("requeue after stop failed; the broker returns it when the connection closes", "err", err)
+	}
+	m, _ := job.Parse(d.Body(), w.limits)
+	if queue.LastDelivery(d.Returns(), w.deliveryLimit) && hasStableID(m, d) {
+		e := job.Event{ID: resolveID(m, d), Worker: w.cfg.WorkerName, Attempt: d.Failures() + d.Returns() + 1, Returns: d.Returns()}
+		ev.send(w.givenBack(e, d.Returns(), "stopped by shutdown before it started"))
 	}
 }
 

@@ -215,7 +215,8 @@ func newWebUI(cfg config.WebUI, log *slog.Logger, reg *prometheus.Registry, q qu
 	w := &webui{log: log, hub: NewHub(64).Limit(cfg.MaxStreams, cfg.MaxStreamsPerClient)}
 	w.index = gallery.New(s, gallery.Options{Resync: cfg.ResyncInterval, MaxPrompt: cfg.Limits.MaxPromptLength,
 		Log: log.With("component", "gallery")})
-	w.jobs = status.New(q, w.index, status.Options{Log: log.With("component", "status")})
+	w.jobs = status.New(q, w.index, status.Options{Log: log.With("component", "status"),
+		DeliveryLimit: cfg.DeliveryLimit, Heartbeat: cfg.WorkerHeartbeat})
 	w.changes, w.unsubscribe = w.jobs.Changes(1024)
 	w.metrics = NewMetrics(reg, w.index, w.hub, w.jobs)
 	w.handler = NewServer(Deps{

@@ -44,18 +44,32 @@ type fleet struct {
 
 	mu      sync.Mutex
 	workers map[string]*Worker
+	held    map[string]run // by worker: the run it holds, busy or stopping
 	depth   int
 }
 
+// run is one delivery of a job to a worker, as its busy events tell it.
+// attempt is 0 when the worker does not say (a version before the returns
+// were told).
+type run struct {
+	worker, jobID    string
+	attempt, returns int
+}
+
 func newFleet(forgetAfter time.Duration) *fleet {
-	return &fleet{forgetAfter: forgetAfter, workers: map[string]*Worker{}, depth: -1}
+	return &fleet{forgetAfter: forgetAfter, workers: map[string]*Worker{}, held: map[string]run{}, depth: -1}
 }
 
 // apply records a worker event; changed is false for a heartbeat that
-// repeats what is known.
-func (f *fleet) apply(e job.Event, now time.Time) (changed bool) {
+// repeats what is known. ended is the run the worker held and has left
+// without being heard to finish it (its job's outcome comes before the
+// worker's next state; see Tracker.lose), when the event says so: the
+// worker starts anew (a process restarted under the same WORKER_NAME),
+// loads, is idle, is busy with another run, or has stopped. A stopping
+// worker may still finish its run within its grace: it keeps it.
+func (f *fleet) apply(e job.Event, now time.Time) (changed bool, ended *run) {
 	if e.Worker == "" {
-		return false
+		return false, nil
 	}
 	at := e.At
 	if at.IsZero() {
@@ -63,10 +77,11 @@ func (f *fleet) apply(e job.Event, now time.Time) (changed bool) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	ended = f.moveRun(e)
 	w, ok := f.workers[e.Worker]
 	if e.WorkerState == job.WorkerStopped {
 		delete(f.workers, e.Worker)
-		return ok
+		return ok, ended
 	}
 	if !ok {
 		w = &Worker{Name: e.Worker}
@@ -78,7 +93,7 @@ func (f *fleet) apply(e job.Event, now time.Time) (changed bool) {
 		jobID = e.ID
 	}
 	if ok && w.State == e.WorkerState && w.JobID == jobID && (e.Generator == "" || w.Generator == e.Generator) {
-		return false // a heartbeat
+		return false, ended // a heartbeat
 	}
 	if !ok || w.State != e.WorkerState || w.JobID != jobID {
 		w.Since = at
@@ -87,20 +102,57 @@ func (f *fleet) apply(e job.Event, now time.Time) (changed bool) {
 	if e.Generator != "" {
 		w.Generator = e.Generator
 	}
-	return true
+	return true, ended
 }
 
-// expire forgets the workers not heard of for forgetAfter.
-func (f *fleet) expire(now time.Time) (changed bool) {
+// moveRun keeps the run a worker holds up to date with its event e, and
+// returns the run e shows it has left. f.mu is held.
+func (f *fleet) moveRun(e job.Event) (ended *run) {
+	old, had := f.held[e.Worker]
+	var next *run
+	if e.WorkerState == job.WorkerBusy && e.ID != "" {
+		next = &run{worker: e.Worker, jobID: e.ID, attempt: e.Attempt, returns: e.Returns}
+	}
+	switch {
+	case had && next != nil && next.jobID == old.jobID && (next.attempt == old.attempt || next.attempt == 0):
+		next = &old // the same run: a heartbeat
+	case had && next == nil && e.WorkerState == job.WorkerStopping:
+		next = &old // it may finish within its grace
+	case had:
+		ended = &old
+	}
+	if next == nil {
+		delete(f.held, e.Worker)
+	} else {
+		f.held[e.Worker] = *next
+	}
+	return ended
+}
+
+// expire forgets the workers not heard of for forgetAfter, counting from
+// since when that is later (the tracker could not hear anyone before it):
+// it returns the runs they held, which nobody will finish.
+func (f *fleet) expire(now, since time.Time) (changed bool, lost []run) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for name, w := range f.workers {
-		if now.Sub(w.Seen) > f.forgetAfter {
+		if now.Sub(latest(w.Seen, since)) > f.forgetAfter {
 			delete(f.workers, name)
 			changed = true
+			if r, ok := f.held[name]; ok {
+				lost = append(lost, r)
+				delete(f.held, name)
+			}
 		}
 	}
-	return changed
+	return changed, lost
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (f *fleet) setDepth(n int) (changed bool) {

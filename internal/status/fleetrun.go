@@ -7,34 +7,46 @@ import (
 	"github.com/sdkeda/sdkeda/internal/job"
 )
 
-// workerEvent records a worker's lifecycle event in the fleet. A busy worker
-// names its job: a job this webui still has in line has started, even when
-// its running event was lost (the worker repeats it every heartbeat), and no
-// longer holds a place that would push the others back.
+// workerEvent records a worker's lifecycle event in the fleet. A worker
+// that has left its run without its job's outcome has lost it (lose). A
+// busy worker names its job, its attempt and returns: the job has started,
+// even when its running event was lost (the worker repeats it every
+// heartbeat), and no longer holds a place in line that would push the
+// others back. That goes by the ranks like any event, so a heartbeat of a
+// run that was already taken for lost never brings the job back.
 func (t *Tracker) workerEvent(e job.Event) {
-	if t.fleet.apply(e, t.opts.Now()) {
+	changed, ended := t.fleet.apply(e, t.opts.Now())
+	if changed {
 		t.changes.publish(Change{Kind: FleetChanged, Fleet: t.fleet.snapshot()})
+	}
+	if ended != nil {
+		t.lose(*ended, "worker "+string(e.WorkerState)+" without the job's outcome")
 	}
 	if e.WorkerState != job.WorkerBusy || e.ID == "" {
 		return
 	}
-	if j, ok := t.table.get(e.ID); ok && j.Waiting() {
-		t.Apply(job.Event{ID: e.ID, State: job.Started, Attempt: j.Attempt + 1, Worker: e.Worker, At: e.At})
+	j, ok := t.table.get(e.ID)
+	switch {
+	case !ok:
+	case e.Attempt > 0:
+		t.Apply(job.Event{ID: e.ID, State: job.Started, Attempt: e.Attempt, Returns: e.Returns, Worker: e.Worker, At: e.At})
+	case j.Waiting() && j.Attempt == 0: // a worker that does not name the attempt: its first, as far as known
+		t.Apply(job.Event{ID: e.ID, State: job.Started, Attempt: 1, Worker: e.Worker, At: e.At})
 	}
 }
 
-// fleetLoop reads the queue's depth and forgets silent workers every
-// DepthEvery until ctx ends; a change goes to the subscribers.
+// fleetLoop reads the queue's depth every DepthEvery until ctx ends; a
+// change goes to the subscribers.
 func (t *Tracker) fleetLoop(ctx context.Context) {
 	tick := time.NewTicker(t.opts.DepthEvery)
 	defer tick.Stop()
 	for {
-		changed := t.fleet.expire(t.opts.Now())
 		lctx, cancel := context.WithTimeout(ctx, t.opts.DepthEvery)
 		n, err := t.q.Len(lctx)
 		cancel()
+		changed := false
 		if err == nil {
-			changed = t.fleet.setDepth(n) || changed
+			changed = t.fleet.setDepth(n)
 		} else if ctx.Err() == nil {
 			t.opts.Log.Debug("status: queue depth unknown", "err", err)
 		}

@@ -39,6 +39,14 @@ type Job struct {
 	Settings Settings
 
 	updated time.Time
+	// returns is the broker's return count of the run's delivery (running):
+	// if its worker is lost on the last delivery, the broker dead-letters
+	// the job (queue.LastDelivery).
+	returns int
+	// gaveUp: failed because its worker was lost on its last delivery, as
+	// this tracker concludes; no event said so. It ranks just above the
+	// run it ends, so a later run of the job still wins (Rank).
+	gaveUp bool
 }
 
 // setReason keeps the class of a worker's reason, never its words: they
@@ -86,10 +94,22 @@ func (s *Settings) fill(e job.Event) {
 // attempt that does not run, so that attempt's running event (the worker
 // took the message before the cancel marker was written) outranks it: the
 // card then tells the truth, the job runs.
-func (j Job) Rank() int { return rank(j.State, j.Attempt, j.Phase) }
+//
+// A job whose worker was lost (Tracker.lose) goes back to queued(a), which
+// outranks the run it ends; on its last delivery it is failed, but ranked
+// queued(a)+1 (below cancelled(a+1) and running(a+1)): that failure is
+// this tracker's conclusion, not an event, and a later run of the job
+// proves it wrong.
+func (j Job) Rank() int {
+	if j.gaveUp {
+		return 8*max(j.Attempt, 1) + 1
+	}
+	return rank(j.State, j.Attempt, j.Phase)
+}
 
 // rank spans 8 per attempt: queued(a) and retrying(a) are 8a, cancelled(a)
-// is 8a-6, running(a) is 8a-4 plus its phase's order (0..3).
+// is 8a-6, running(a) is 8a-4 plus its phase's order (0..3); 8a+1 is a
+// failure concluded from a lost worker (Job.Rank).
 func rank(s job.State, attempt int, p job.Phase) int {
 	if s == job.Queued {
 		return 8 * max(attempt, 0)

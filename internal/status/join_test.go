@@ -241,3 +241,44 @@ func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool)
 		}
 	}
 }
+
+// The embedded queue keeps its dead letters, which the reconcile reads: its
+// answer and the lost worker's agree. A consumer killed holding a job (its
+// worker crashed) returns it below the delivery limit (the job is queued,
+// no dead letter) and dead-letters it on the last delivery (failed, the
+// delivery limit, either way).
+func TestLostWorkersAndMemqDeadLettersAgree(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t, 10*time.Second)
+	q := memq.New(queue.Options{DeliveryLimit: 1})
+	f := newLostFixture(t, q, Options{DeliveryLimit: 1})
+	f.queued(id1)
+	if err := q.Publish(ctx, queue.Message{ID: id1, Body: []byte(`{"prompt":"x"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		c, err := q.Consume(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.takes("embedded", id1, attempt, d.Returns())
+		c.(*memq.Consumer).Kill()
+		f.worker("embedded", job.WorkerStarting, "", 0, 0) // the supervisor restarts it
+		f.tr.reconcile(ctx)
+		if attempt == 1 {
+			f.want("killed below the limit", id1, job.Queued, job.ReasonWorkerLost, 1)
+			if _, _, dead := q.DeadReason(id1); dead {
+				t.Fatal("memq dead-lettered it below the limit")
+			}
+			continue
+		}
+		// The dead letter's event names no attempt.
+		if j := f.job(id1); j.State != job.Failed || j.ReasonKind != job.ReasonGaveUp || j.gaveUp {
+			t.Errorf("killed on the last delivery: %s (%q), concluded only: %v", j.State, j.ReasonKind, j.gaveUp)
+		}
+	}
+}

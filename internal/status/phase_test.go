@@ -117,11 +117,11 @@ func TestFleetFollowsTheWorkers(t *testing.T) {
 	now = now.Add(30 * time.Second)
 	tr.event(worker("w1", job.WorkerBusy, id1)) // heard of 30 s later
 	now = now.Add(40 * time.Second)
-	if tr.fleet.expire(now) {
+	if changed, _ := tr.fleet.expire(now, time.Time{}); changed {
 		t.Error("a worker heard of 40 s ago was forgotten (3 heartbeats are 45 s)")
 	}
 	now = now.Add(10 * time.Second)
-	if !tr.fleet.expire(now) || len(tr.Fleet().Workers) != 0 {
+	if changed, _ := tr.fleet.expire(now, time.Time{}); !changed || len(tr.Fleet().Workers) != 0 {
 		t.Errorf("after 50 s of silence: %+v", tr.Fleet())
 	}
 }

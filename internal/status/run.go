@@ -69,6 +69,8 @@ func (t *Tracker) Run(ctx context.Context) error {
 	g.Go(func() error { t.joinGallery(ctx); return nil })
 	g.Go(func() error { t.reconcileLoop(ctx); return nil })
 	g.Go(func() error { t.fleetLoop(ctx); return nil })
+	g.Go(func() error { t.watchWorkers(ctx); return nil })
+	g.Go(func() error { t.probeLoop(ctx); return nil })
 	g.Go(func() error {
 		tick := time.NewTicker(pruneEvery)
 		defer tick.Stop()
@@ -135,6 +137,10 @@ func (t *Tracker) drain(ctx context.Context, events <-chan job.Event) {
 // comes (MinIO's can be late or lost). That goes through a buffer so that a
 // busy index never holds up the events.
 func (t *Tracker) event(e job.Event) {
+	t.hear.heard(t.opts.Now(), t.deafAfter())
+	if e.IsProbe() {
+		return
+	}
 	t.Apply(e)
 	if e.State != job.Done {
 		return

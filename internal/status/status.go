@@ -54,9 +54,16 @@ type Options struct {
 	// gallery and the dead letters, in case their last event was lost
 	// (500 ms).
 	Reconcile time.Duration
-	// Heartbeat is how often a worker repeats its state
-	// (job.WorkerHeartbeat); one not heard of for 3 is forgotten.
+	// Heartbeat is how often a worker repeats its state (WORKER_HEARTBEAT,
+	// job.WorkerHeartbeat); one not heard of for 3 is forgotten, and the
+	// job it held goes back in line (or fails on its last delivery). The
+	// tracker's own probe goes out as often. Tests shorten it; it must be
+	// the workers' own.
 	Heartbeat time.Duration
+	// DeliveryLimit is the queue's (DELIVERY_LIMIT, queue.Options): a job
+	// whose worker is lost on its last delivery is failed, since the broker
+	// dead-letters it.
+	DeliveryLimit int
 	// DepthEvery is how often the queue's depth is read for the fleet
 	// table (2 s).
 	DepthEvery time.Duration
@@ -80,6 +87,7 @@ func (o Options) withDefaults() Options {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = job.WorkerHeartbeat
 	}
+	o.DeliveryLimit = queue.Options{DeliveryLimit: o.DeliveryLimit}.Defaults().DeliveryLimit
 	if o.DepthEvery <= 0 {
 		o.DepthEvery = 2 * time.Second
 	}
@@ -96,7 +104,9 @@ func (o Options) withDefaults() Options {
 type Tracker struct {
 	opts    Options
 	q       Queue
-	dead    DeadLetters // nil: the queue knows nothing of its dead letters
+	dead    DeadLetters           // nil: the queue knows nothing of its dead letters
+	pub     queue.StatusPublisher // for the probes; nil: none
+	hear    hearing               // whether the subscription is heard
 	gallery Gallery
 	table   *table
 	fleet   *fleet
@@ -110,12 +120,15 @@ type Tracker struct {
 
 // New returns a tracker over the queue's status events and the gallery
 // index; when the queue also knows its dead letters (DeadLetters), the
-// tracker asks it too. Subscribe, then Run, follow the events.
+// tracker asks it too, and when it publishes status events
+// (queue.StatusPublisher, as both queues do), Run publishes the tracker's
+// probes there. Subscribe, then Run, follow the events.
 func New(q Queue, g Gallery, o Options) *Tracker {
 	o = o.withDefaults()
 	t := &Tracker{opts: o, q: q, gallery: g, table: newTable(o), fleet: newFleet(3 * o.Heartbeat),
 		notify: make(chan store.Change, 1024)}
 	t.dead, _ = q.(DeadLetters)
+	t.pub, _ = q.(queue.StatusPublisher)
 	return t
 }
 
@@ -145,7 +158,7 @@ func (t *Tracker) Apply(e job.Event) (Job, bool) {
 // the tracker holds; a job it does not hold is answered from them alone.
 func (t *Tracker) Get(ctx context.Context, id string) (Job, bool) {
 	j, ok := t.table.get(id)
-	if ok && j.Terminal() {
+	if ok && j.Terminal() && !j.gaveUp {
 		return j, true
 	}
 	e, found := t.lookup(ctx, id)

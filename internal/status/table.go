@@ -81,7 +81,7 @@ func (t *table) apply(e job.Event) (Job, bool) {
 
 func advance(j *Job, e job.Event, at time.Time) {
 	sameRun := j.State == job.Started && e.State == job.Started && j.Attempt == max(e.Attempt, 1)
-	j.State, j.Attempt = e.State, e.Attempt
+	j.State, j.Attempt, j.gaveUp = e.State, e.Attempt, false
 	if e.Worker != "" {
 		j.Worker = e.Worker
 	}
@@ -96,6 +96,7 @@ func advance(j *Job, e job.Event, at time.Time) {
 		if !sameRun { // a phase of the same run keeps when it started
 			j.StartedAt, j.Reason, j.ReasonKind = at, "", ""
 		}
+		j.returns = e.Returns
 		j.Phase, j.PhaseAt = e.Phase, at
 	case job.Retrying, job.Queued:
 		if e.State == job.Retrying || e.Attempt > 0 { // given back by a worker: in line again
@@ -175,13 +176,14 @@ func (t *table) get(id string) (Job, bool) {
 	return out, true
 }
 
-// unfinished lists the ids of the jobs that are not terminal.
+// unfinished lists the ids of the jobs that are not terminal, or failed
+// only by this tracker's conclusion (gaveUp).
 func (t *table) unfinished() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var ids []string
 	for id, j := range t.jobs {
-		if !j.Terminal() {
+		if !j.Terminal() || j.gaveUp {
 			ids = append(ids, id)
 		}
 	}

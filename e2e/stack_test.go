@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ type options struct {
 	// RabbitNodes > 1: a RabbitMQ cluster of that many nodes behind a
 	// loopback stand-in for its Service (s.cluster) instead of one node.
 	RabbitNodes int
+	// Env is more of both programs' environment (NAME=value), after the
+	// stack's own.
+	Env []string
 }
 
 // stack is the whole product on loopback: RabbitMQ, MinIO, one webui and
@@ -104,7 +108,7 @@ func newStack(t testing.TB, opts options) *stack {
 
 // common is the environment of both programs (docs/design.md §2.4).
 func (s *stack) common() []string {
-	return s.svc.Env("LOG_FORMAT=json", "LOG_LEVEL=info")
+	return s.svc.Env(append([]string{"LOG_FORMAT=json", "LOG_LEVEL=info"}, s.opts.Env...)...)
 }
 
 // waitReady waits until the webui's /readyz says the queue and the store
@@ -136,22 +140,7 @@ func (s *stack) addWorkers(n int) {
 		s.made++
 		name := fmt.Sprintf("w%02d", s.made)
 		s.mu.Unlock()
-		env := append(s.common(),
-			"WORKER_NAME="+name,
-			"GENERATOR="+s.opts.Generator,
-			"FASTSDCPU_DIR="+stacktest.FakeFastSDCPU(s.t, filepath.Join(s.dir, name)),
-			"FAKE_SD_DELAY_MS="+strconv.Itoa(s.opts.DelayMS),
-			"FAKE_DELAY_MS="+strconv.Itoa(s.opts.ImageMS),
-			"DEVICE=cpu",
-			"EXIT_AFTER_ONE_TASK=0", // a Deployment's loop
-			"JOB_TIMEOUT=2m",
-			"SHUTDOWN_GRACE=10s",
-			"METRICS_ADDR=off",
-		)
-		if strings.HasPrefix(s.opts.Generator, "fastsdcpu") {
-			env = append(env, "PYTHON="+stacktest.Python(s.t))
-		}
-		p := runPod(s.t, name, workerBin, env, filepath.Join(s.dir, name+".log"))
+		p := runPod(s.t, name, workerBin, s.workerEnv(name), filepath.Join(s.dir, name+".log"))
 		s.t.Cleanup(func() {
 			if s.t.Failed() {
 				s.t.Logf("--- %s log (tail):\n%s", name, p.tail(15))
@@ -161,6 +150,31 @@ func (s *stack) addWorkers(n int) {
 		s.workers = append(s.workers, p)
 		s.mu.Unlock()
 	}
+}
+
+// workerEnv is the environment of a worker in loop mode named name, with a
+// fake fastsdcpu checkout of its own (kept across its restarts).
+func (s *stack) workerEnv(name string) []string {
+	dir := filepath.Join(s.dir, name)
+	if _, err := os.Stat(dir); err != nil {
+		stacktest.FakeFastSDCPU(s.t, dir)
+	}
+	env := append(s.common(),
+		"WORKER_NAME="+name,
+		"GENERATOR="+s.opts.Generator,
+		"FASTSDCPU_DIR="+dir,
+		"FAKE_SD_DELAY_MS="+strconv.Itoa(s.opts.DelayMS),
+		"FAKE_DELAY_MS="+strconv.Itoa(s.opts.ImageMS),
+		"DEVICE=cpu",
+		"EXIT_AFTER_ONE_TASK=0", // a Deployment's loop
+		"JOB_TIMEOUT=2m",
+		"SHUTDOWN_GRACE=10s",
+		"METRICS_ADDR=off",
+	)
+	if strings.HasPrefix(s.opts.Generator, "fastsdcpu") {
+		env = append(env, "PYTHON="+stacktest.Python(s.t))
+	}
+	return env
 }
 
 // stopWorkers stops every worker gracefully (a job in progress finishes).

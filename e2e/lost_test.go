@@ -64,6 +64,7 @@ func TestAKilledWorkersJobGoesBackOrFailsAtTheDeliveryLimit(t *testing.T) {
 	once := submit("stuck once")
 	wa := s.startWorker("wa", hang("stuck"))
 	waitJobStarts(t, wa, 1)
+	run := waitRun(t, s.base, once, nil)
 	killed := kill9(t, wa)
 	j, at := waitAPIJob(t, s.base, once, time.Minute, func(j apiJob) bool { return j.Status == string(job.Queued) })
 	t.Logf("below the limit: %s (%s) %s after the kill", j.Status, j.ReasonKind, at.Sub(killed).Round(time.Millisecond))
@@ -78,6 +79,7 @@ func TestAKilledWorkersJobGoesBackOrFailsAtTheDeliveryLimit(t *testing.T) {
 
 	// The limit: every worker that takes the job is killed holding it.
 	doomed := submit("doomed")
+	run = nil
 	behind := []string{submit("behind one"), submit("behind two")}
 	count := lengths(t, s, limit)
 	for i, name := range []string{"wb", "wb", "wc"} {
@@ -87,6 +89,10 @@ func TestAKilledWorkersJobGoesBackOrFailsAtTheDeliveryLimit(t *testing.T) {
 		if !strings.Contains(lastLine(w.Log(), `"msg":"job started"`), doomed) {
 			t.Fatalf("delivery %d: %s started another job:\n%s", i+1, name, w.Tail(5))
 		}
+		// Killed once the webui knows the run: a worker killed before its
+		// first event of the run went out leaves nothing to conclude from
+		// (README of internal/status).
+		run = waitRun(t, s.base, doomed, run)
 		killed = kill9(t, w)
 	}
 	deadAt := waitUntilTrue(t, "the broker dead-letters the doomed job", time.Minute, func() bool { _, dead := count(); return dead == 1 })
@@ -147,6 +153,17 @@ func waitJobStarts(t *testing.T, w *stacktest.Proc, n int) {
 	})
 }
 
+// waitRun waits until GET /api/jobs/{id} shows the job running in a run
+// that started after the run before (nil: any), and returns that run.
+func waitRun(t *testing.T, base, id string, before *apiJob) *apiJob {
+	t.Helper()
+	j, _ := waitAPIJob(t, base, id, time.Minute, func(j apiJob) bool {
+		return j.Status == string(job.Started) && j.StartedAt != nil &&
+			(before == nil || before.StartedAt == nil || j.StartedAt.After(*before.StartedAt))
+	})
+	return &j
+}
+
 // lastLine is the last line of log that contains s.
 func lastLine(log, s string) string {
 	lines := strings.Split(log, "\n")
@@ -171,9 +188,10 @@ func kill9(t *testing.T, w *stacktest.Proc) time.Time {
 
 // apiJob is the part of GET /api/jobs/{id} this test reads.
 type apiJob struct {
-	Status     string `json:"status"`
-	Reason     string `json:"reason"`
-	ReasonKind string `json:"reason_kind"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason"`
+	ReasonKind string     `json:"reason_kind"`
+	StartedAt  *time.Time `json:"started_at"`
 }
 
 func jobAPI(base, id string) (apiJob, int) {

@@ -49,7 +49,7 @@ func (s *server) serveImage(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", store.TypePNG)
 				w.Header().Set("Cache-Control", "no-store")
 				if r.Method != http.MethodHead {
-					_, _ = io.Copy(w, b)
+					s.copyImage(w, b, store.ImageKey(id, n))
 				}
 				return
 			}
@@ -88,11 +88,59 @@ func (s *server) serveImage(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return // the headers of GET, without the body (curl -I)
 	}
-	// A large PNG to a phone may take longer than the server's write timeout.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(5 * time.Minute))
-	if _, err := io.Copy(w, body); err != nil {
-		s.Log.Debug("image: copy", "key", name, "err", err)
+	s.copyImage(w, body, name)
+}
+
+// imageWriteTimeout bounds each write of an image's body: a chunk of
+// imageChunk bytes that a client does not take within it ends the answer. A
+// phone that reads at all takes a chunk in well under a second (5 s is
+// 6.5 KB/s), and however long the whole image takes, each chunk written
+// gives the next one this long again; a client that stopped reading is cut
+// within it, instead of holding its handler (and the shutdown, whose grace
+// is 10 s) for as long as the whole download was allowed.
+const (
+	imageWriteTimeout = 5 * time.Second
+	imageChunk        = 32 << 10
+)
+
+// copyImage streams body to w, each chunk with a write deadline of its
+// own, which replaces the server's (the one WriteTimeout of the whole
+// answer, too short for a large PNG to a slow phone).
+func (s *server) copyImage(w http.ResponseWriter, body io.Reader, key string) {
+	dw := &deadlineWriter{w: w, rc: http.NewResponseController(w), timeout: imageWriteTimeout}
+	if _, err := io.Copy(dw, body); err != nil {
+		// The client went or stopped reading (or the store broke off):
+		// nothing to tell it any more.
+		s.Log.Debug("image: copy", "key", key, "err", err)
 	}
+}
+
+// deadlineWriter writes in chunks of imageChunk bytes at most, each with a
+// write deadline of its own: a source that writes itself out at once
+// (io.Copy from a bytes.Reader calls Write once) gets the same bound.
+type deadlineWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), imageChunk)]
+		// A writer with no connection under it (a test's recorder) has no
+		// deadline to set.
+		if err := d.rc.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return written, err
+		}
+		n, err := d.w.Write(chunk)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
 }
 
 // imageCSP is the policy of an image answer: no script, no other origin;

@@ -29,6 +29,12 @@ import (
 // block soon) and returns the connection and the status line.
 func stuckClient(t testing.TB, addr string, header ...string) (net.Conn, string) {
 	t.Helper()
+	return stuckGet(t, addr, "/events", header...)
+}
+
+// stuckGet is stuckClient for any path.
+func stuckGet(t testing.TB, addr, path string, header ...string) (net.Conn, string) {
+	t.Helper()
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
 	}}
@@ -37,7 +43,7 @@ func stuckClient(t testing.TB, addr string, header ...string) (net.Conn, string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	req := "GET /events HTTP/1.1\r\nHost: " + addr + "\r\n"
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\n"
 	for i := 0; i+1 < len(header); i += 2 {
 		req += header[i] + ": " + header[i+1] + "\r\n"
 	}

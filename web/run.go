@@ -24,7 +24,8 @@ import (
 )
 
 // Server timeouts. Writes get longer than reads: a gallery page or an image
-// goes out to slow phones. /events and /images lift the write deadline.
+// goes out to slow phones. /events and /images replace the write deadline
+// with one per event or chunk written.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second

@@ -77,7 +77,7 @@ func env(t testing.TB, objs []object, c container) map[string]string {
 
 func TestEnvVarsAreReadByThePrograms(t *testing.T) {
 	names := configEnvNames(t)
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		objs := render(t, dir)
 		webui, worker := ours(objs)
 		if len(webui) == 0 || len(worker) == 0 {
@@ -113,7 +113,7 @@ func TestEnvVarsAreReadByThePrograms(t *testing.T) {
 func TestBothProgramsShareTheQueueSettings(t *testing.T) {
 	shared := []string{"QUEUE_NAME", "DELIVERY_LIMIT", "MAX_FAILURES", "MINIO_ENDPOINT", "MINIO_BUCKET",
 		"MAX_PROMPT_LENGTH", "MAX_IMAGES", "MAX_IMAGE_SIZE", "MAX_STEPS"}
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		objs := render(t, dir)
 		cm, ok := find(objs, "ConfigMap", sharedCM)
 		if !ok {
@@ -146,7 +146,7 @@ func TestBothProgramsShareTheQueueSettings(t *testing.T) {
 
 func TestQueueNameAgrees(t *testing.T) {
 	want := configDefault(t, "QUEUE_NAME")
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		objs := render(t, dir)
 		cm, _ := find(objs, "ConfigMap", sharedCM)
 		published := str(get(cm.Map, "data", "QUEUE_NAME"))
@@ -168,10 +168,21 @@ func TestQueueNameAgrees(t *testing.T) {
 	}
 }
 
-// secretsMade are the Secrets deploy.mk creates, with their keys.
+// secretsMade are the Secrets deploy.mk creates, itself or through the
+// scripts it runs (scripts/*.sh), with their keys.
 func secretsMade(t testing.TB) map[string]map[string]bool {
 	t.Helper()
-	mk := strings.ReplaceAll(readFile(t, "deploy.mk"), "\\\n", " ")
+	text := readFile(t, "deploy.mk")
+	scripts, err := filepath.Glob(filepath.Join("scripts", "*.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scripts {
+		if strings.Contains(text, "deploy/"+s) {
+			text += "\n" + readFile(t, s)
+		}
+	}
+	mk := strings.ReplaceAll(text, "\\\n", " ")
 	made := map[string]map[string]bool{}
 	for _, line := range strings.Split(mk, "\n") {
 		for _, m := range regexp.MustCompile(`create secret generic (\S+)(.*)`).FindAllStringSubmatch(line, -1) {
@@ -196,7 +207,7 @@ func TestSecretsAgree(t *testing.T) {
 		}
 	}
 	wantRef := map[string]string{"AMQP_URL": "stablediff-rabbitmq/host", "MINIO_ACCESS_KEY": "minio/rootUser", "MINIO_SECRET_KEY": "minio/rootPassword"}
-	for _, dir := range append([]string{"minio"}, appOverlays...) {
+	for _, dir := range append([]string{"minio"}, appOverlays(t)...) {
 		objs := render(t, dir)
 		for _, c := range containers(objs) {
 			for _, e := range list(c.Map["env"]) {
@@ -230,7 +241,7 @@ func TestImageNamesAgree(t *testing.T) {
 			t.Errorf("make build-image does not tag %s", want)
 		}
 	}
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		webui, worker := ours(render(t, dir))
 		wantTag := "latest"
 		if strings.HasSuffix(dir, "-gpu") {

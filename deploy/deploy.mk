@@ -34,7 +34,10 @@ DOCKER        ?= docker
 HELM          ?= helm
 K3D           ?= k3d
 RABBITMQ_OPERATOR_VERSION ?= v2.22.3
-KEDA_VERSION              ?= 2.20.0
+# KEDA's chart version is KEDA's own: the manifests are decoded with the Go
+# types of this KEDA (deploy/go.mod) and run by this KEDA's operator in the
+# API server test (deploy/controlplane/tools/keda). Change the three together.
+KEDA_VERSION              ?= 2.20.2
 CERT_MANAGER_VERSION      ?= v1.17.2
 
 # Fixed by the manifests (deploy/*/kustomization.yaml): change them together.
@@ -159,13 +162,8 @@ deploy-rabbitmq: namespace ## Deploy RabbitMQ (cluster operator; HA=1: 3 nodes);
 	$(KUBECTL) apply -k deploy/rabbitmq$(HA_SUFFIX)
 	$(KUBECTL) wait -n $(NAMESPACE) --for=condition=AllReplicasReady rabbitmqcluster/rabbitmq-cluster --timeout=600s
 	@# The operator made the credentials once (Secret rabbitmq-cluster-default-user);
-	@# this only re-derives the URLs from them, so running it again changes nothing.
-	secret() { $(KUBECTL) get secret rabbitmq-cluster-default-user -n $(NAMESPACE) -o "jsonpath={.data.$$1}" | base64 -d; }; \
-	user="$$(secret username)" && pass="$$(secret password)" && host="$$(secret host)" && \
-	$(KUBECTL) create secret generic stablediff-rabbitmq -n $(NAMESPACE) \
-	  --from-literal=host="amqp://$$user:$$pass@$$host:5672/" \
-	  --from-literal=http-host="http://$$user:$$pass@$$host:15672/" \
-	  --dry-run=client -o yaml | $(KUBECTL) apply -f -
+	@# this only re-derives the URLs from them and its ports, so running it again changes nothing.
+	KUBECTL="$(KUBECTL)" bash deploy/scripts/rabbitmq-secret.sh $(NAMESPACE)
 
 .PHONY: deploy-app
 deploy-app: namespace ## Deploy the webui and the shared settings (deploy/base; HA=1: 2 replicas, GKE=1: GKE load balancer)

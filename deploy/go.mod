@@ -3,7 +3,7 @@ module github.com/sdkeda/sdkeda/deploy
 go 1.26.8
 
 require (
-	github.com/kedacore/keda/v2 v2.21.0
+	github.com/kedacore/keda/v2 v2.20.2
 	github.com/moby/buildkit v0.34.2
 	github.com/moby/patternmatcher v0.6.1
 	github.com/opencontainers/go-digest v1.0.0

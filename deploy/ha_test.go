@@ -40,7 +40,7 @@ func number(v any) int {
 
 // HA=1: the webui runs twice, on two nodes, and a drain keeps one.
 func TestHAWebui(t *testing.T) {
-	for _, dir := range append([]string{"base"}, appOverlays...) {
+	for _, dir := range append([]string{"base"}, appOverlays(t)...) {
 		e := defaultEnv(dir)
 		e.Components = "ha"
 		objs := renderWrapped(t, dir, e)
@@ -195,7 +195,7 @@ func TestHAMinIO(t *testing.T) {
 // GKE=1: the load balancer keeps /events open for an hour instead of 30 s,
 // and checks the webui where its readiness probe does.
 func TestGKEBackendConfig(t *testing.T) {
-	for _, dir := range append([]string{"base"}, appOverlays...) {
+	for _, dir := range append([]string{"base"}, appOverlays(t)...) {
 		e := defaultEnv(dir)
 		e.Components = "gke"
 		objs := renderWrapped(t, dir, e)
@@ -228,9 +228,9 @@ func TestGKEBackendConfig(t *testing.T) {
 // overlay) deletes what the app owns and nothing of the data: no overlay
 // holds the Namespace, a volume, the RabbitMQ cluster, MinIO or a Secret.
 func TestNoAppOverlayOwnsTheData(t *testing.T) {
-	for _, dir := range append([]string{"base"}, appOverlays...) {
+	for _, dir := range append([]string{"base"}, appOverlays(t)...) {
 		sets := [][]object{render(t, dir)}
-		for _, comps := range componentSets {
+		for _, comps := range componentSets(t) {
 			e := defaultEnv(dir)
 			e.Components = comps
 			sets = append(sets, renderWrapped(t, dir, e))
@@ -265,7 +265,7 @@ func TestWorkerMemoryFitsTheModel(t *testing.T) {
 	if m == nil {
 		t.Fatal("tweaks/README.md has no row for stabilityai/sd-turbo (default) with its request / limit")
 	}
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		_, workers := ours(render(t, dir))
 		for _, c := range workers {
 			req := resource.MustParse(str(get(c.Map, "resources", "requests", "memory")))

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,18 +36,50 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
-// kustomizations are every kustomize root under deploy/ that someone applies
-// (components are rendered through the overlays that use them).
-var kustomizations = []string{
-	"base", "minio", "rabbitmq", "cert-manager", "minio-ha", "rabbitmq-ha",
-	"overlays/scaledjob", "overlays/scaledjob-gpu",
-	"overlays/scaledobject", "overlays/scaledobject-gpu",
+// kustomizeRoots are the folders under deploy/ that kubectl apply -k
+// takes, found on disk so that a new overlay is checked without being
+// listed: every kustomization that is not a Component.
+func kustomizeRoots(t testing.TB) []string {
+	t.Helper()
+	var roots []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (path == "controlplane" || (path != "." && strings.HasPrefix(d.Name(), "."))) {
+			return filepath.SkipDir
+		}
+		switch d.Name() {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		default:
+			return nil
+		}
+		if !strings.Contains(readFile(t, path), "kind: Component") {
+			roots = append(roots, filepath.Dir(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(roots)
+	return roots
 }
 
-// appOverlays are the overlays that run the product: the app plus one worker mode.
-var appOverlays = []string{
-	"overlays/scaledjob", "overlays/scaledjob-gpu",
-	"overlays/scaledobject", "overlays/scaledobject-gpu",
+// appOverlays are the overlays that run the product (the app plus one worker
+// mode): the kustomize roots under overlays/, found on disk.
+func appOverlays(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, dir := range kustomizeRoots(t) {
+		if strings.HasPrefix(dir, "overlays/") {
+			out = append(out, dir)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no overlays under deploy/overlays")
+	}
+	return out
 }
 
 // object is one rendered resource, kept both raw and as a generic map.

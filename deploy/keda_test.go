@@ -130,7 +130,7 @@ func TestScaledObjectChoices(t *testing.T) {
 }
 
 func TestGPUVariants(t *testing.T) {
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		gpu := strings.HasSuffix(dir, "-gpu")
 		objs := render(t, dir)
 		cm, _ := find(objs, "ConfigMap", "stable-diffusion-worker")
@@ -183,4 +183,39 @@ func TestScalingChoicesAreExplained(t *testing.T) {
 			t.Errorf("no worker manifest sets %q", k)
 		}
 	}
+}
+
+// One KEDA throughout: the chart deploy-keda installs, the Go types the
+// manifests are decoded with, and the operator the API server test runs
+// (see deploy/README.md, "KEDA's version").
+func TestKEDAVersionsAgree(t *testing.T) {
+	chart := ""
+	for _, line := range strings.Split(readFile(t, "deploy.mk"), "\n") {
+		if name, value, ok := strings.Cut(line, "?="); ok && strings.TrimSpace(name) == "KEDA_VERSION" {
+			chart = "v" + strings.TrimSpace(value)
+		}
+	}
+	decoded := requiredVersion(t, "go.mod", "github.com/kedacore/keda/v2")
+	operator := requiredVersion(t, filepath.Join("controlplane", "tools", "keda", "go.mod"), "github.com/kedacore/keda/v2")
+	if chart == "v" || chart != decoded || chart != operator {
+		t.Errorf("KEDA_VERSION in deploy.mk %s, the decoding types (deploy/go.mod) %s, the test's operator (controlplane/tools/keda) %s: make them one version",
+			chart, decoded, operator)
+	}
+	if out := runMake(t, "-n", "deploy-keda"); !strings.Contains(out, "--version "+strings.TrimPrefix(chart, "v")+" ") {
+		t.Errorf("make -n deploy-keda does not install chart %s:\n%s", chart, out)
+	}
+}
+
+// requiredVersion is the version of module that the go.mod at path
+// requires (a require line, alone or in a block).
+func requiredVersion(t *testing.T, path, module string) string {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, path), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(f) >= 2 && f[0] == module {
+			return f[1]
+		}
+	}
+	t.Fatalf("%s does not require %s", path, module)
+	return ""
 }

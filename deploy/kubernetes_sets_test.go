@@ -5,40 +5,9 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
-
-// kustomizeRoots are the folders under deploy/ that kubectl apply -k
-// takes, found on disk so that a new overlay is checked without being
-// listed: every kustomization that is not a Component.
-func kustomizeRoots(t *testing.T) []string {
-	t.Helper()
-	var roots []string
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (path == "controlplane" || (path != "." && strings.HasPrefix(d.Name(), "."))) {
-			return filepath.SkipDir
-		}
-		switch d.Name() {
-		case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		default:
-			return nil
-		}
-		if !strings.Contains(readFile(t, path), "kind: Component") {
-			roots = append(roots, filepath.Dir(path))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(roots)
-	return roots
-}
 
 // manifestSet is one set of manifests a deploy target applies.
 type manifestSet struct {
@@ -57,7 +26,6 @@ func manifestSets(t *testing.T) []manifestSet {
 	if !slices.Contains(roots, "overlays/scaledjob") || !slices.Contains(roots, "overlays/scaledobject") {
 		t.Fatalf("kustomize roots %v: the overlays are missing", roots)
 	}
-	optional := optionalComponents(t)
 	var sets []manifestSet
 	for _, dir := range roots {
 		objs := render(t, dir)
@@ -65,25 +33,19 @@ func manifestSets(t *testing.T) []manifestSet {
 		if _, ok := find(objs, "Deployment", "stable-diffusion-webui"); !ok {
 			continue
 		}
-		for mask := range 1 << len(optional) {
-			var comps []string
-			for i, c := range optional {
-				if mask&(1<<i) != 0 {
-					comps = append(comps, c)
-				}
-			}
+		for _, comps := range componentSets(t) {
 			e := defaultEnv(dir)
-			e.Components, e.PullSecret = strings.Join(comps, " "), "regcred"
+			e.Components, e.PullSecret = comps, "regcred"
 			sets = append(sets, manifestSet{fmt.Sprintf("deploy/%s COMPONENTS=%q IMAGE_PULL_SECRET=%s", dir, e.Components, e.PullSecret), renderWrapped(t, dir, e)})
 		}
 	}
-	t.Logf("kustomize roots %v; optional components %v: %d sets", roots, optional, len(sets))
+	t.Logf("kustomize roots %v; optional components %v: %d sets", roots, optionalComponents(t), len(sets))
 	return sets
 }
 
 // optionalComponents are the components under deploy/components that no
 // committed kustomization includes: the deploy targets add them (HA=1, GKE=1).
-func optionalComponents(t *testing.T) []string {
+func optionalComponents(t testing.TB) []string {
 	t.Helper()
 	dirs, err := filepath.Glob(filepath.Join("components", "*", "kustomization.yaml"))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -123,8 +122,10 @@ func (k *kube) testOverlays(t *testing.T, sets []manifestSet) {
 // deploySecrets creates what the deploy targets put beside the manifests:
 // the RabbitMQ cluster operator's default-user Secret (its shape at the
 // pinned operator version, host and port of the loopback broker),
-// stablediff-rabbitmq derived from it as `make deploy-rabbitmq` does, and
-// MinIO's credentials as `make deploy-minio` makes them.
+// stablediff-rabbitmq derived from it by `make deploy-rabbitmq`'s own
+// script (scripts/rabbitmq-secret.sh, the management port being the
+// loopback broker's), and MinIO's credentials as `make deploy-minio` makes
+// them.
 func (k *kube) deploySecrets(t *testing.T, ns string) {
 	t.Helper()
 	amqpURL, err := url.Parse(k.rabbit.URL)
@@ -132,23 +133,14 @@ func (k *kube) deploySecrets(t *testing.T, ns string) {
 		t.Fatal(err)
 	}
 	mgmtURL, err := url.Parse(k.rabbit.ManagementURL)
-	if err != nil || mgmtURL.Host == "" {
-		t.Fatalf("management URL %q: %v", k.rabbit.ManagementURL, err)
+	if err != nil || mgmtURL.Port() == "" || mgmtURL.Hostname() != amqpURL.Hostname() {
+		t.Fatalf("management URL %q (broker %q): %v", k.rabbit.ManagementURL, k.rabbit.URL, err)
 	}
-	user := amqpURL.User.Username()
 	pass, _ := amqpURL.User.Password()
-	host, port := amqpURL.Hostname(), amqpURL.Port()
-	operator := map[string]string{
-		"username": user, "password": pass, "host": host, "port": port,
-		"provider": "rabbitmq", "type": "rabbitmq",
-		"default_user.conf": fmt.Sprintf("default_user = %s\ndefault_pass = %s", user, pass),
-		"connection_string": fmt.Sprintf("amqp://%s:%s@%s:%s/", user, pass, host, port),
-	}
-	// deploy.mk writes amqp://$user:$pass@$host:5672/ and :15672: the
-	// operator's ports; the loopback broker has its own.
-	derived := map[string]string{
-		"host":      fmt.Sprintf("amqp://%s:%s@%s:%s/", operator["username"], operator["password"], operator["host"], operator["port"]),
-		"http-host": fmt.Sprintf("http://%s:%s@%s/", operator["username"], operator["password"], mgmtURL.Host),
+	operator := operatorSecret(amqpURL.User.Username(), pass, amqpURL.Hostname(), amqpURL.Port())
+	derived, stderr, err := deriveRabbitSecret(t, ns, operator, mgmtURL.Port())
+	if err != nil {
+		t.Fatalf("scripts/rabbitmq-secret.sh: %v\n%s", err, stderr)
 	}
 	minio := map[string]string{"rootUser": randomString(t), "rootPassword": randomString(t)}
 	for name, data := range map[string]map[string]string{

@@ -70,14 +70,30 @@ func renderWrapped(t testing.TB, dir string, e overlayEnv) []object {
 	return objs
 }
 
-// componentSets are the combinations of optional components deploy.mk makes.
-var componentSets = []string{"", "ha", "gke", "ha gke"}
+// componentSets are the combinations of the optional components (those no
+// committed kustomization includes, found on disk) that deploy.mk can ask
+// for, none included.
+func componentSets(t testing.TB) []string {
+	t.Helper()
+	optional := optionalComponents(t)
+	var sets []string
+	for mask := range 1 << len(optional) {
+		var comps []string
+		for i, c := range optional {
+			if mask&(1<<i) != 0 {
+				comps = append(comps, c)
+			}
+		}
+		sets = append(sets, strings.Join(comps, " "))
+	}
+	return sets
+}
 
 // Every app overlay with every combination of components renders and
 // decodes strictly; so does base (what deploy-app applies).
 func TestWrappedOverlaysDecodeStrictly(t *testing.T) {
-	for _, dir := range append([]string{"base"}, appOverlays...) {
-		for _, comps := range componentSets {
+	for _, dir := range append([]string{"base"}, appOverlays(t)...) {
+		for _, comps := range componentSets(t) {
 			e := defaultEnv(dir)
 			e.Components = comps
 			name := strings.ReplaceAll(dir+"+"+strings.ReplaceAll(comps, " ", "+"), "/", "_")
@@ -95,7 +111,7 @@ func TestWrappedOverlaysDecodeStrictly(t *testing.T) {
 
 // The defaults change nothing: what the committed overlays name is what runs.
 func TestWrapperDefaultsKeepTheOverlays(t *testing.T) {
-	for _, dir := range append([]string{"base"}, appOverlays...) {
+	for _, dir := range append([]string{"base"}, appOverlays(t)...) {
 		plain, wrapped := render(t, dir), renderWrapped(t, dir, defaultEnv(dir))
 		if len(plain) != len(wrapped) {
 			t.Fatalf("deploy/%s: %d objects, wrapped with the defaults %d", dir, len(plain), len(wrapped))
@@ -111,7 +127,7 @@ func TestWrapperDefaultsKeepTheOverlays(t *testing.T) {
 // REGISTRY/TAG (and GPU's -cuda) decide the images of every pod of ours;
 // IMAGE_PULL_SECRET reaches every one of those pods, and only those.
 func TestWrapperSetsImagesAndPullSecret(t *testing.T) {
-	for _, dir := range append([]string{"base"}, appOverlays...) {
+	for _, dir := range append([]string{"base"}, appOverlays(t)...) {
 		for _, secret := range []string{"", "ghcr-pull"} {
 			e := overlayEnv{WebuiImage: "registry.example.com/team/webui", WorkerImage: "registry.example.com/team/worker",
 				Tag: "v9.1.0", WorkerTag: "v9.1.0", PullSecret: secret, Components: "ha gke"}

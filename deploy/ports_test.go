@@ -42,7 +42,7 @@ func TestPortsAgree(t *testing.T) {
 	if ports, _ := exposed(t, "Dockerfile.worker"); strings.Join(ports, " ") != metricsPort {
 		t.Errorf("Dockerfile.worker: EXPOSE %v; the worker's metrics listen on :%s", ports, metricsPort)
 	}
-	for _, dir := range appOverlays {
+	for _, dir := range appOverlays(t) {
 		objs := render(t, dir)
 		webui, worker := ours(objs)
 		for _, c := range webui {
@@ -77,7 +77,7 @@ func TestPortsAgree(t *testing.T) {
 }
 
 func TestNamespaceAndBucketAgree(t *testing.T) {
-	for _, dir := range kustomizations {
+	for _, dir := range kustomizeRoots(t) {
 		for _, o := range render(t, dir) {
 			if ns := str(get(o.Map, "metadata", "namespace")); o.Kind != "Namespace" && ns != namespace {
 				t.Errorf("deploy/%s: %s is in namespace %q, want %q", dir, o, ns, namespace)

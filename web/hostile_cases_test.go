@@ -49,6 +49,28 @@ func (h *hostile) invalidUTF8(t *testing.T) {
 	}
 }
 
+// Control characters in foreign metadata (an ANSI escape, a NUL) reach
+// neither the page nor the API: U+FFFD, and spaces for a prompt's newlines.
+func (h *hostile) controlCharacters(t *testing.T) {
+	h.t = t
+	id := uuid.NewString()
+	h.entry(id, []byte(`{"prompt":"ansi\u001b[31mred\u0000nul\nnext line","lcm_model_id":"m\u0007"}`), gallerytest.PNG(8, 8))
+	e := h.waitEntries(id)[id]
+	if string(e.Meta["prompt"]) != `"ansi`+"\uFFFD"+`[31mred`+"\uFFFD"+`nul next line"` || string(e.Meta["model"]) != `"m`+"\uFFFD"+`"` {
+		t.Errorf("sent: prompt %s, model %s", e.Meta["prompt"], e.Meta["model"])
+	}
+	_, body := h.get("/", http.StatusOK)
+	if !bytes.Contains(body, []byte("ansi\uFFFD[31mred\uFFFDnul next line")) {
+		t.Error("the page does not show the prompt with U+FFFD")
+	}
+	_, page := h.get("/api/images?limit=200", http.StatusOK)
+	for _, b := range [][]byte{body, page} {
+		if bytes.ContainsAny(b, "\x00\x07\x1b") || bytes.Contains(b, []byte(`\u001b`)) || bytes.Contains(b, []byte(`\u0000`)) {
+			t.Errorf("a control character was sent: %.200q", b)
+		}
+	}
+}
+
 // D10: an image that is not a PNG: a placeholder thumbnail, made once and
 // stored, the failure logged once.
 func (h *hostile) notAPNG(t *testing.T) {

@@ -158,6 +158,7 @@ func TestHostileBucket(t *testing.T) {
 			h := startHostile(t, mode)
 			t.Run("D1 numbers JSON cannot encode", h.numbers)
 			t.Run("D12 invalid UTF-8", h.invalidUTF8)
+			t.Run("control characters", h.controlCharacters)
 			t.Run("D10 not a PNG", h.notAPNG)
 			t.Run("D3 a PNG over the decoding budget", h.overBudget)
 			t.Run("D2 metadata of 1 MB", h.largeMetadata)

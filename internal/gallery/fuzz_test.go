@@ -14,7 +14,7 @@ import (
 
 // FuzzParseMeta: whatever a metadata JSON holds, parsing it never panics,
 // and what it keeps encodes as JSON (no NaN, no year past 9999), is valid
-// UTF-8 and within its bounds. `make fuzz` runs it; the seeds are in
+// UTF-8 without control characters and within its bounds. `make fuzz` runs it; the seeds are in
 // testdata/fuzz/FuzzParseMeta.
 func FuzzParseMeta(f *testing.F) {
 	if b, err := os.ReadFile("testdata/fastsdcpu-metadata.json"); err == nil {
@@ -28,9 +28,14 @@ func FuzzParseMeta(f *testing.F) {
 		if _, err := json.Marshal(m); err != nil {
 			t.Fatalf("does not encode: %v (%+v)", err, m)
 		}
-		for _, s := range []string{m.Prompt, m.NegativePrompt, m.Model, m.LoraBaseModel, m.JobID, m.Worker, m.Generator} {
+		for _, s := range []string{m.Prompt, m.NegativePrompt, m.Model, m.LoraBaseModel, m.JobID, m.Worker, m.Generator, m.Group} {
 			if !utf8.ValidString(s) {
 				t.Fatalf("invalid UTF-8: %q", s)
+			}
+			for _, r := range s {
+				if r < 0x20 || r >= 0x7f && r <= 0x9f {
+					t.Fatalf("control character %U kept: %q", r, s)
+				}
 			}
 		}
 		if n := utf8.RuneCountInString(m.Prompt); n > maxPrompt {

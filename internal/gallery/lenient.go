@@ -13,7 +13,7 @@ import (
 // Lenient JSON field types: a value of another type leaves them zero, and
 // they never return an error, which would stop the whole decoding.
 type (
-	lstr  string // valid UTF-8: invalid bytes become U+FFFD
+	lstr  string // valid UTF-8 text: invalid bytes and controls become U+FFFD (cleanText)
 	lbool bool
 	lnum  string // the text of a finite number, from a number or a string
 	lnums []lnum
@@ -26,15 +26,51 @@ func (s *lstr) UnmarshalJSON(b []byte) error {
 		if bytes.IndexByte(b, '\\') < 0 {
 			// Raw bytes: encoding/json would replace invalid UTF-8, this
 			// shortcut must too.
-			*s = lstr(strings.ToValidUTF8(string(b[1:len(b)-1]), "\uFFFD"))
+			*s = lstr(cleanText(strings.ToValidUTF8(string(b[1:len(b)-1]), "\uFFFD")))
 			return nil
 		}
 		var v string
 		if json.Unmarshal(b, &v) == nil {
-			*s = lstr(v)
+			*s = lstr(cleanText(v))
 		}
 	}
 	return nil
+}
+
+// cleanText keeps control characters out of what the pages and the API
+// show, as U+FFFD keeps invalid UTF-8 out: tab, line feed and carriage
+// return (a prompt written on several lines) become spaces; every other C0
+// control (NUL, ESC and the rest), DEL and the C1 controls (U+0080 to
+// U+009F, some terminals' escapes) become U+FFFD. JSON escapes them
+// (\u001b), but a browser or a terminal that shows the decoded text would
+// not. s is valid UTF-8.
+func cleanText(s string) string {
+	if !hasControl(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case r < 0x20 || r >= 0x7f && r <= 0x9f:
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// hasControl reports whether s holds a character cleanText replaces: a C0
+// control or DEL (one byte), or a C1 control (0xC2 0x80 to 0xC2 0x9F).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c == 0x7f:
+			return true
+		case c == 0xc2 && i+1 < len(s) && s[i+1] <= 0x9f:
+			return true
+		}
+	}
+	return false
 }
 
 func (v *lbool) UnmarshalJSON(b []byte) error {

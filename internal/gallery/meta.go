@@ -138,7 +138,8 @@ func (ix *Index) loadMeta(ctx context.Context, id string, mod int64) (*Meta, err
 // it has a usable type and skipped otherwise (a number that is not finite,
 // such as "NaN" or "Infinity", a time outside years 1–9999), unknown fields
 // are ignored, and a JSON that does not parse gives a zero Meta. What it
-// keeps is valid UTF-8 (invalid bytes become U+FFFD), encodes as JSON, and
+// keeps is valid UTF-8 (invalid bytes become U+FFFD) without control
+// characters (tab and newlines become spaces, the others U+FFFD), encodes as JSON, and
 // is bounded: the prompt and the negative prompt to maxPrompt characters
 // (job.DefaultLimits' for maxPrompt <= 0), a cut one ending in "…"; names to
 // 200 bytes; image_seeds to 64.

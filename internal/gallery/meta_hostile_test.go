@@ -75,6 +75,38 @@ func TestParseMetaReplacesInvalidUTF8(t *testing.T) {
 	}
 }
 
+// Control characters in foreign metadata (an escape sequence, a NUL) reach
+// neither the page nor the API: tab and newlines become spaces, every other
+// C0 control, DEL and the C1 controls become U+FFFD, in every string field,
+// escaped in the JSON or raw.
+func TestParseMetaReplacesControlCharacters(t *testing.T) {
+	t.Parallel()
+	b := []byte(`{"prompt":"a\u001b[31mred\u001b[0m\u0000dog","negative_prompt":"line one\nline two\r\n\tend",` +
+		`"lcm_model_id":"m\u0007","worker":"w` + "\x7f\u0085\u009b" + `","group":"g\u0001","job_id":"j\u001f",` +
+		`"generator":"` + "raw\x7f\xc2\x9b" + `","lcm_lora":{"base_model_id":"l\u0008"}}`)
+	m := gallery.ParseMeta(b, 0)
+	want := map[string]string{
+		"prompt": "a\uFFFD[31mred\uFFFD[0m\uFFFDdog", "negative_prompt": "line one line two   end",
+		"model": "m\uFFFD", "worker": "w\uFFFD\uFFFD\uFFFD", "group": "g\uFFFD", "job_id": "j\uFFFD",
+		"generator": "raw\uFFFD\uFFFD", "lora": "l\uFFFD",
+	}
+	got := map[string]string{"prompt": m.Prompt, "negative_prompt": m.NegativePrompt, "model": m.Model, "worker": m.Worker,
+		"group": m.Group, "job_id": m.JobID, "generator": m.Generator, "lora": m.LoraBaseModel}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+	js, err := json.Marshal(m)
+	if err != nil || bytes.Contains(js, []byte(`\u00`)) {
+		t.Errorf("the API's JSON carries a control character: %s (%v)", js, err)
+	}
+	// Text without controls is kept as it is, non-ASCII included.
+	if m := gallery.ParseMeta(gallerytest.Metadata("crème brûlée, 東京, 🐕", 1, nil), 0); m.Prompt != "crème brûlée, 東京, 🐕" {
+		t.Errorf("prompt %q", m.Prompt)
+	}
+}
+
 // The shown prompt is cut at the prompt limit in characters (D2), so that
 // it stays a prompt the form accepts; names and seeds are bounded too.
 func TestParseMetaBoundsWhatItKeeps(t *testing.T) {

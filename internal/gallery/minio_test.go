@@ -35,6 +35,18 @@ type minioFixture struct {
 // that also relists every resync.
 func setupMinIO(t *testing.T, resync time.Duration, before func(*minioFixture)) *minioFixture {
 	t.Helper()
+	s, f := openMinIO(t)
+	if before != nil {
+		before(f)
+	}
+	f.fixture = runWith(t, s, resync)
+	return f
+}
+
+// openMinIO makes a bucket of the test's own and opens it as the index's
+// store and as a client of its own; the fixture has no index yet.
+func openMinIO(t *testing.T) (*s3store.Store, *minioFixture) {
+	t.Helper()
 	m := testenv.MinIO(t)
 	bucket := testenv.UniqueName("gallery")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
@@ -48,12 +60,7 @@ func setupMinIO(t *testing.T, resync time.Duration, before func(*minioFixture)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &minioFixture{fixture: &fixture{t: t, ctx: t.Context()}, mc: mc, bucket: bucket}
-	if before != nil {
-		before(f)
-	}
-	f.fixture = runWith(t, s, resync)
-	return f
+	return s, &minioFixture{fixture: &fixture{t: t, ctx: t.Context()}, mc: mc, bucket: bucket}
 }
 
 // streams reports whether the server delivers a notification at once. The

@@ -57,8 +57,22 @@ func (ix *Index) Thumbnail(ctx context.Context, id string, n int) (io.ReadCloser
 	}
 }
 
+// thumbRemakes bounds how often makeThumb starts again because the image
+// changed while its thumbnail was made.
+const thumbRemakes = 3
+
 // makeThumb makes, stores and returns the thumbnail of image n of id, or
 // its placeholder.
+//
+// The image can be overwritten (a redelivered job) while its thumbnail is
+// made from the old one. The overwrite's notification deletes the
+// thumbnail, but a thumbnail stored after that deletion would stay, and
+// being newer than the image, a relisting would never find it stale. So
+// once stored, the thumbnail is checked against the image: an image whose
+// ETag is no longer the one read has its thumbnail deleted and made again.
+// A change after the check comes after the store too, and its own
+// notification (or the next relisting, the thumbnail being older than the
+// image) deletes the thumbnail.
 func (ix *Index) makeThumb(ctx context.Context, id string, n int) (thumb, error) {
 	key := store.ThumbKey(id, n)
 	// A request that missed it just before the last one stored it.
@@ -71,12 +85,61 @@ func (ix *Index) makeThumb(ctx context.Context, id string, n int) (thumb, error)
 		return thumb{}, ctx.Err()
 	}
 	defer func() { <-ix.thumbSem }()
-
-	img := store.ImageKey(id, n)
-	rc, _, err := ix.s.Get(ctx, img)
-	if err != nil {
-		return thumb{}, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
+	for made := 1; ; made++ {
+		t, fresh, err := ix.makeThumbOnce(ctx, id, n)
+		switch {
+		case err != nil || fresh:
+			return t, err
+		case made == thumbRemakes:
+			// Overwritten again and again: nothing stale is kept, and the
+			// next request tries again.
+			return thumb{}, fmt.Errorf("gallery: thumbnail %s: the image changed each of the %d times it was made", key, made)
+		}
+		ix.log.Info("gallery: the image changed while its thumbnail was made, making it again", "key", store.ImageKey(id, n))
 	}
+}
+
+// makeThumbOnce makes the thumbnail of the image as it reads it now,
+// stores it, and reports whether the image is still the one it was made
+// from (fresh); a stale one is deleted again.
+func (ix *Index) makeThumbOnce(ctx context.Context, id string, n int) (t thumb, fresh bool, err error) {
+	key, img := store.ThumbKey(id, n), store.ImageKey(id, n)
+	rc, src, err := ix.s.Get(ctx, img)
+	if err != nil {
+		return thumb{}, false, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
+	}
+	t, stored, err := ix.scaleAndStore(ctx, rc, key, img)
+	if err != nil || !stored {
+		return t, err == nil, err
+	}
+	now, err := ix.s.Stat(ctx, img)
+	if err == nil && sameObject(now, src) {
+		return t, true, nil
+	}
+	// Changed or gone since it was read (or the store cannot say): the
+	// stored thumbnail may be of an image that is no longer there.
+	if derr := ix.s.Delete(ctx, key); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+		ix.log.Warn("gallery: delete stale thumbnail", "key", key, "err", derr)
+	}
+	if err != nil {
+		return thumb{}, false, fmt.Errorf("gallery: thumbnail %s: check image: %w", key, err)
+	}
+	return t, false, nil
+}
+
+// sameObject reports whether a and b are the same version of an object:
+// the same ETag, or without ETags the same size and time.
+func sameObject(a, b store.Object) bool {
+	if a.ETag != "" || b.ETag != "" {
+		return store.SameETag(a.ETag, b.ETag)
+	}
+	return a.Size == b.Size && a.Modified.Equal(b.Modified)
+}
+
+// scaleAndStore makes the thumbnail (or the placeholder) of the image read
+// from rc, which it closes, and stores it under key; stored is false when
+// the store refused it (it is served anyway, and made again next time).
+func (ix *Index) scaleAndStore(ctx context.Context, rc io.ReadCloser, key, img string) (t thumb, stored bool, err error) {
 	src := &storeReader{r: rc}
 	data, size, err := scaleThumb(io.LimitReader(src, maxPNGSize), ix.o.ThumbBudget, func(cost int64) (func(), error) {
 		if err := ix.decodeMem.Acquire(ctx, cost); err != nil {
@@ -88,28 +151,28 @@ func (ix *Index) makeThumb(ctx context.Context, id string, n int) (thumb, error)
 	switch {
 	case src.err != nil:
 		// The store failed, not the image: try again next time.
-		return thumb{}, fmt.Errorf("gallery: thumbnail %s: read image: %w", key, src.err)
+		return thumb{}, false, fmt.Errorf("gallery: thumbnail %s: read image: %w", key, src.err)
 	case errors.Is(err, ErrUndecodable):
 		ix.log.Warn("gallery: a placeholder stands in for the thumbnail", "key", img, "err", err)
 		if data, err = placeholder(size); err != nil {
-			return thumb{}, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
+			return thumb{}, false, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
 		}
 	case err != nil:
-		return thumb{}, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
+		return thumb{}, false, fmt.Errorf("gallery: thumbnail %s: %w", key, err)
 	}
 	ix.stats.thumbsMade.Add(1)
 	sum := md5.Sum(data)
-	t := thumb{data: data, obj: store.Object{Key: key, Size: int64(len(data)), ContentType: store.TypeJPEG,
+	t = thumb{data: data, obj: store.Object{Key: key, Size: int64(len(data)), ContentType: store.TypeJPEG,
 		ETag: `"` + hex.EncodeToString(sum[:]) + `"`, Modified: time.Now().UTC()}}
 	if err := ix.s.Put(ctx, key, bytes.NewReader(data), int64(len(data)), store.TypeJPEG); err != nil {
 		// Serve it anyway; the next request tries to store it again.
 		ix.log.Warn("gallery: store thumbnail", "key", key, "err", err)
-		return t, nil
+		return t, false, nil
 	}
 	if obj, err := ix.s.Stat(ctx, key); err == nil {
 		t.obj = obj // the store's ETag, the one later requests see
 	}
-	return t, nil
+	return t, true, nil
 }
 
 func (ix *Index) readThumb(ctx context.Context, key string) (thumb, error) {

@@ -377,6 +377,19 @@
       link.setAttribute('href', url.pathname + url.search + url.hash);
     }
   }
+  // carryMeta readies a set to leave its card for another: a card's first
+  // set has its metadata in the card ("All settings"), so it takes a copy
+  // along, which the lightbox reads.
+  function carryMeta(set, card) {
+    var details = card.querySelector('.entry-details .details');
+    if (details && !set.querySelector(':scope > template.meta')) {
+      var t = document.createElement('template');
+      t.className = 'meta';
+      t.content.appendChild(details.cloneNode(true));
+      set.appendChild(t);
+    }
+    return set;
+  }
   // addCard puts a card into the grid: into its group's card when the grid
   // has one (the set replaces an older copy of itself), else first.
   function addCard(grid, card, first) {
@@ -384,15 +397,7 @@
     var home = group ? grid.querySelector('article.entry[data-group="' + CSS.escape(group) + '"]') : null;
     if (home && home !== card) {
       card.querySelectorAll('.shot-set').forEach(function (set) {
-        // A card's first set has its metadata in the card ("All settings"):
-        // it takes a copy along.
-        var details = card.querySelector('.entry-details .details');
-        if (details && !set.querySelector(':scope > template.meta')) {
-          var t = document.createElement('template');
-          t.className = 'meta';
-          t.content.appendChild(details.cloneNode(true));
-          set.appendChild(t);
-        }
+        carryMeta(set, card);
         var old = document.getElementById(set.id);
         if (old) old.remove();
         home.querySelector('.shots').appendChild(set);
@@ -434,7 +439,7 @@
         if (home.querySelectorAll('.shot-set').length === 1) {
           home.replaceWith(card);
         } else {
-          set.replaceWith(card.querySelector('.shot-set'));
+          set.replaceWith(carryMeta(card.querySelector('.shot-set'), card));
           groupCard(home);
         }
       } else if (d.op === 'added' && grid.hasAttribute('data-live')) {

@@ -3,7 +3,6 @@ package web
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -19,7 +18,9 @@ import (
 func TestBrowserWithoutJavaScript(t *testing.T) {
 	t.Parallel()
 	st := startStack(t)
-	st.startWorker(slowGenerator{delay: 2 * time.Second})
+	gen := newHeldGenerator() // the jobs wait until the page after the redirect is read
+	st.startWorker(gen)
+	t.Cleanup(gen.releaseAll) // before the worker stops (cleanups run last first)
 	ctx, problems := browser(t)
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
@@ -44,6 +45,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	shootView(t, ctx, "no-js-submitted.png", 1400, 1000, "")
 	// The page reloads itself (meta refresh) until both cards are done, and
 	// then stops refreshing.
+	gen.release(2)
 	pollAcrossLoads(t, ctx, "the cards say done without JavaScript", `document.querySelectorAll('[data-testid=job-card][data-status=done]').length === 2 &&
 		!document.querySelector('noscript')`)
 	if n := eval[int](t, ctx, `document.querySelectorAll('[data-testid=job-image]').length`); n != 2 {
@@ -106,7 +108,9 @@ func TestBrowserCancelRetryClear(t *testing.T) {
 func TestBrowserWaitingAndFleet(t *testing.T) {
 	t.Parallel()
 	st := startStack(t)
-	st.startWorker(slowGenerator{delay: 3 * time.Second})
+	gen := newHeldGenerator() // each job runs until the test has seen what it waits for
+	st.startWorker(gen)
+	t.Cleanup(gen.releaseAll) // before the worker stops (cleanups run last first)
 	ctx, problems := browser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(st.url+"/"), chromedp.WaitVisible(css("fleet"))); err != nil {
 		t.Fatal(err)
@@ -125,9 +129,11 @@ func TestBrowserWaitingAndFleet(t *testing.T) {
 		return s.some(t => t.includes('generating')) && s.filter(t => t.includes('waiting for a free worker')).length === 2 &&
 			!!document.querySelector('[data-testid=fleet-busy]'); })()`, problems)
 	shootView(t, ctx, "waiting.png", 1400, 1000, "")
+	gen.release(3)
 	poll(t, ctx, "all done, the worker idle again", `document.querySelectorAll('[data-testid=job-card][data-status=done]').length === 3 &&
 		!!document.querySelector('[data-testid=fleet-idle]')`, problems)
-	// The next job has an estimate, from these three.
+	// The next jobs have an estimate, from these three: the first is held,
+	// the others wait.
 	if err := chromedp.Do(ctx, chromedp.Click(css("submit"))); err != nil {
 		t.Fatal(err)
 	}

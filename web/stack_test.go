@@ -245,6 +245,41 @@ func runWebUI(t *testing.T, env map[string]string, ready bool) *running {
 	return r
 }
 
+// heldGenerator makes a job's images only once the test lets one job go
+// (release): the page can be looked at while jobs run and wait, however
+// slow the machine is. A test lets every job go (releaseAll) before its
+// worker stops, since a worker stopping finishes the job it runs.
+type heldGenerator struct {
+	worker.Placeholder
+	next chan struct{}
+	all  chan struct{}
+	once *sync.Once
+}
+
+func newHeldGenerator() heldGenerator {
+	return heldGenerator{next: make(chan struct{}, 64), all: make(chan struct{}), once: new(sync.Once)}
+}
+
+// releaseAll lets every job go, now and from now on.
+func (g heldGenerator) releaseAll() { g.once.Do(func() { close(g.all) }) }
+
+// release lets the next n jobs go, one each, in the order the worker runs them.
+func (g heldGenerator) release(n int) {
+	for range n {
+		g.next <- struct{}{}
+	}
+}
+
+func (g heldGenerator) Generate(ctx context.Context, m job.Message, dir string) (worker.Result, error) {
+	select {
+	case <-g.next:
+	case <-g.all:
+	case <-ctx.Done():
+		return worker.Result{}, ctx.Err()
+	}
+	return g.Placeholder.Generate(ctx, m, dir)
+}
+
 // slowGenerator lets the browser see a job queued and running.
 type slowGenerator struct {
 	worker.Placeholder

@@ -32,18 +32,35 @@ import (
 // (its SSE event or GET /api/jobs/{id}, whichever shows it first) says
 // failed within 2 s of the worker's decision, which the worker's own log
 // line ("job dead") dates.
+//
+// The test watches as the page does: a stream per cookie, and GET for what
+// a stream cannot have told (a job that ended before its stream joined).
+// Asking for every job every 100 ms instead cost this process, which also
+// runs the webui and the worker, more than they need themselves: on a
+// loaded machine a round of 100 GETs took up to 2.5 s, which then counted
+// as the webui's lag.
 
 // endsWithin is how long after the worker's decision a card must show it.
 const endsWithin = 2 * time.Second
 
-// cards records when the webui first showed each job's end.
+// cards records when the webui first showed each job's end, and which jobs
+// an open event stream follows.
 type cards struct {
 	mu    sync.Mutex
 	shown map[string]time.Time
 	state map[string]string
+	// followed counts the open streams whose cookie holds a job; since is
+	// when the latest of them joined, asked when a GET for it last began:
+	// a job ended before its stream joined is seen by a GET begun after.
+	followed map[string]int
+	since    map[string]time.Time
+	asked    map[string]time.Time
 }
 
-func newCards() *cards { return &cards{shown: map[string]time.Time{}, state: map[string]string{}} }
+func newCards() *cards {
+	return &cards{shown: map[string]time.Time{}, state: map[string]string{},
+		followed: map[string]int{}, since: map[string]time.Time{}, asked: map[string]time.Time{}}
+}
 
 func (c *cards) saw(id, status string) {
 	if status != "failed" && status != "done" {
@@ -61,6 +78,39 @@ func (c *cards) ended(id string) bool {
 	defer c.mu.Unlock()
 	_, ok := c.shown[id]
 	return ok
+}
+
+// follow counts a stream that joined the hub (by add 1) or ended (-1) for
+// ids.
+func (c *cards) follow(ids []string, add int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for _, id := range ids {
+		c.followed[id] += add
+		if add > 0 {
+			c.since[id] = now
+		}
+	}
+}
+
+// toAsk returns the jobs not known to have ended that no stream has told
+// since they were last asked for, and marks them asked from now.
+func (c *cards) toAsk(ids []string) (ask []string, left int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for _, id := range ids {
+		if _, ok := c.shown[id]; ok {
+			continue
+		}
+		left++
+		if c.followed[id] == 0 || !c.asked[id].After(c.since[id]) {
+			ask = append(ask, id)
+			c.asked[id] = now
+		}
+	}
+	return ask, left
 }
 
 // submitWhileStarting posts n jobs to base from n clients at once, each
@@ -97,7 +147,9 @@ func submitWhileStarting(t *testing.T, ctx context.Context, base string, n int) 
 
 // watchEvents reads /events from base as a browser whose cookie holds ids
 // (a stream carries the cards of those jobs only), as soon as it answers,
-// until ctx ends, recording the job cards that show an end.
+// until ctx ends, recording the job cards that show an end. The stream's
+// ": connected" comment comes once it has joined the hub: from then on it
+// carries every change of those cards.
 func watchEvents(ctx context.Context, base string, c *cards, ids []string) {
 	for ctx.Err() == nil {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
@@ -110,15 +162,23 @@ func watchEvents(ctx context.Context, base string, c *cards, ids []string) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		joined := false
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			if sc.Text() == ": connected" && !joined {
+				joined = true
+				c.follow(ids, 1)
+			}
 			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
 				var e jobEventData
 				if json.Unmarshal([]byte(d), &e) == nil && e.ID != "" {
 					c.saw(e.ID, e.Status)
 				}
 			}
+		}
+		if joined {
+			c.follow(ids, -1)
 		}
 		resp.Body.Close()
 	}
@@ -132,17 +192,14 @@ func watchAll(ctx context.Context, base string, c *cards, ids []string) {
 	}
 }
 
-// pollUntilEnded asks GET /api/jobs/{id} every 100 ms for the jobs whose
-// end no event has shown yet, until all have ended or ctx ends.
+// pollUntilEnded asks GET /api/jobs/{id}, every 100 ms, for the jobs whose
+// end no event has shown yet and that no open stream has told since they
+// were last asked for, until all have ended or ctx ends.
 func pollUntilEnded(t *testing.T, ctx context.Context, base string, ids []string, c *cards) {
 	t.Helper()
 	for {
-		left := 0
-		for _, id := range ids {
-			if c.ended(id) {
-				continue
-			}
-			left++
+		ask, left := c.toAsk(ids)
+		for _, id := range ask {
 			var j apiJob
 			if getJSON(base+"/api/jobs/"+id, &j) == http.StatusOK {
 				c.saw(id, j.Status)

@@ -28,11 +28,11 @@ import (
 // generator hangs on the test's prompts so that each worker is killed
 // holding the job:
 //   - below the limit (DELIVERY_LIMIT=2), the card is back in line within
-//     the forget window + 2 s of the kill, and done on the next worker;
+//     the forget window + 5 s of the kill, and done on the next worker;
 //   - a job whose workers are all killed: three deliveries (returns 0, 1, 2;
 //     the second kill is a restart in its pod, under the same name), then
 //     the broker dead-letters it, and the card says failed (delivery limit)
-//     within the forget window + 2 s of the dead letter; the jobs behind it
+//     within the forget window + 5 s of the dead letter; the jobs behind it
 //     are done.
 //
 // No job is lost or doubled: one complete entry for each done job, none for
@@ -43,7 +43,12 @@ func TestAKilledWorkersJobGoesBackOrFailsAtTheDeliveryLimit(t *testing.T) {
 		limit     = 2
 		heartbeat = time.Second
 		forget    = 3 * heartbeat
-		bound     = forget + 2*time.Second
+		// The claim is that the card is not stuck (before the status
+		// package: 24 h), and comes soon after the webui may conclude. On
+		// an idle machine it comes 3.04-3.06 s after the kill or the dead
+		// letter; with the whole suite running on 2 cores, 6.0 s was seen
+		// (the webui's check and this test's poll both wait for a core).
+		bound = forget + 5*time.Second
 	)
 	s := newStack(t, options{Generator: "fastsdcpu",
 		Env: []string{fmt.Sprintf("DELIVERY_LIMIT=%d", limit), "WORKER_HEARTBEAT=" + heartbeat.String()}})

@@ -99,8 +99,14 @@ func advance(j *Job, e job.Event, at time.Time) {
 		j.returns = e.Returns
 		j.Phase, j.PhaseAt = e.Phase, at
 	case job.Retrying, job.Queued:
-		if e.State == job.Retrying || e.Attempt > 0 { // given back by a worker: in line again
+		// A retried job is published anew, at the tail of the line. A job
+		// given back by its worker (queued with an attempt: SIGTERM, the
+		// store down) keeps its place, as a lost worker's does: the broker
+		// puts a returned message back where it was, at the head.
+		if e.State == job.Retrying {
 			j.QueuedAt = at
+		}
+		if e.State == job.Retrying || e.Attempt > 0 {
 			j.setReason(e.Reason)
 		}
 	case job.Failed, job.Cancelled:

@@ -73,7 +73,8 @@ func TestTrackerNeverGoesBack(t *testing.T) {
 }
 
 // A worker that gives a job back (shutdown) sends queued with its attempt:
-// the job is in line again, then runs again.
+// the job is in line again, in its place (the broker returns the message to
+// the head), then runs again.
 func TestTrackerJobGivenBackIsQueuedAgain(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -82,10 +83,10 @@ func TestTrackerJobGivenBackIsQueuedAgain(t *testing.T) {
 	tr.Apply(job.Event{ID: id2, State: job.Queued, At: now.Add(time.Second)})
 	tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 1, At: now.Add(2 * time.Second)})
 	j, changed := tr.Apply(job.Event{ID: id1, State: job.Queued, Attempt: 1, Reason: "back in the queue: stopped by shutdown during generation", At: now.Add(3 * time.Second)})
-	if !changed || j.State != job.Queued || j.Position != 2 || j.ReasonKind != job.ReasonWorkerStopped || j.Reason != "its worker stopped" {
+	if !changed || j.State != job.Queued || j.Position != 1 || j.ReasonKind != job.ReasonWorkerStopped || j.Reason != "its worker stopped" {
 		t.Fatalf("given back: %+v", j)
 	}
-	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Queued, At: now}); j.Position != 2 {
+	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Queued, At: now}); j.Position != 1 {
 		t.Errorf("the webui's own late queued event moved it: %+v", j)
 	}
 	if j, _ = tr.Apply(job.Event{ID: id1, State: job.Started, Attempt: 2}); j.State != job.Started || j.Reason != "" || j.ReasonKind != "" {
@@ -108,8 +109,15 @@ func TestTrackerPositionsFollowSubmitTime(t *testing.T) {
 	if pos(id1) != 1 || pos(id2) != 2 || pos(id3) != 0 {
 		t.Errorf("after the first started: %d %d %d", pos(id1), pos(id2), pos(id3))
 	}
-	// A retried job goes to the tail of the line.
-	tr.Apply(job.Event{ID: id3, State: job.Retrying, Attempt: 1, At: now.Add(time.Minute)})
+	// A job given back by its worker keeps its place: the broker returns
+	// the message to the head.
+	tr.Apply(job.Event{ID: id3, State: job.Queued, Attempt: 1, Reason: "back in the queue: stopping", At: now.Add(time.Minute)})
+	if pos(id3) != 1 || pos(id1) != 2 || pos(id2) != 3 {
+		t.Errorf("after a give-back: %d %d %d, want 1 2 3", pos(id3), pos(id1), pos(id2))
+	}
+	// A retried job is published anew: the tail of the line.
+	tr.Apply(job.Event{ID: id3, State: job.Started, Attempt: 2})
+	tr.Apply(job.Event{ID: id3, State: job.Retrying, Attempt: 2, At: now.Add(2 * time.Minute)})
 	if pos(id3) != 3 {
 		t.Errorf("retried job at %d, want 3", pos(id3))
 	}

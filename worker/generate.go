@@ -70,7 +70,7 @@ func runGenerate(ctx context.Context, args []string, getenv func(string) string,
 		m.ID = job.NewID()
 	}
 	if m.Seed == nil {
-		s := drawSeed() // as the worker does: the metadata says which seed made it
+		s := seedFor(m.ID) // as the worker does: the metadata says which seed made it
 		m.Seed = &s
 	}
 	if *generator != "" {

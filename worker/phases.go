@@ -3,7 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -106,9 +106,16 @@ func (w *Worker) observe(durations map[string]float64) {
 	}
 }
 
-// drawSeed is a seed in fastsdcpu's range (a 32-bit unsigned integer, as
-// job.Message allows).
-func drawSeed() int64 { return rand.Int64N(1 << 32) }
+// seedFor is the seed of a job that came without one, in fastsdcpu's range
+// (a 32-bit unsigned integer, as job.Message allows): drawn from the job's
+// id, so that jobs differ and a second run of one job (a redelivery, which
+// writes the same object keys) draws the same picture as the first, which
+// a browser may have cached for good.
+func seedFor(id string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return int64(h.Sum64() >> 32)
+}
 
 // timings are the measured phases of one job.
 type timings struct {

@@ -77,9 +77,10 @@ func (w *Worker) process(ctx context.Context, d queue.Delivery, ev *events, life
 
 	if m.Seed == nil {
 		// fastsdcpu draws a seed of its own when given none and records
-		// none; the worker draws it instead, so that the metadata says which
-		// seed made the picture (and N jobs of one prompt differ).
-		seed := drawSeed()
+		// none; the worker chooses it instead, from the job's id, so that
+		// the metadata says which seed made the picture, N jobs of one
+		// prompt differ, and a redelivery draws the same picture again.
+		seed := seedFor(m.ID)
 		m.Seed = &seed
 	}
 	base.Seed = m.Seed

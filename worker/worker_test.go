@@ -62,7 +62,7 @@ func TestDoneStoresImagesThenMetadataThenAcks(t *testing.T) {
 		t.Errorf("phases: %v", got)
 	}
 	e := f.status.last()
-	if !slices.Equal(e.Objects, want) || e.ID != jobID || e.Group != "g1" || e.Seed == nil {
+	if !slices.Equal(e.Objects, want) || e.ID != jobID || e.Group != "g1" || e.Seed == nil || *e.Seed != seedFor(jobID) {
 		t.Errorf("done event: %+v", e)
 	}
 	for _, k := range []string{job.DurationGeneration, job.DurationUpload} {
@@ -245,4 +245,25 @@ func (d *staleDelivery) Ack(context.Context) error { d.acks++; return queue.ErrS
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	stacktest.WaitFor(t, what, 90*time.Second, cond) // generous: CI machines are slow and shared
+}
+
+// A job that comes without a seed gets one drawn from its id: jobs differ,
+// and a redelivery (which writes the same object keys, cached for good by
+// browsers) draws the same picture again.
+func TestSeedForAJobWithoutOne(t *testing.T) {
+	t.Parallel()
+	if seedFor(jobID) != seedFor(jobID) {
+		t.Fatal("two runs of one job draw different seeds")
+	}
+	seen := map[int64]bool{}
+	for range 10000 {
+		s := seedFor(job.NewID())
+		if s < 0 || s > job.MaxSeed {
+			t.Fatalf("seed %d outside 0..%d", s, job.MaxSeed)
+		}
+		seen[s] = true
+	}
+	if len(seen) < 9990 {
+		t.Errorf("10000 jobs drew %d distinct seeds", len(seen))
+	}
 }

@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"time"
 
 	"github.com/sdkeda/sdkeda/internal/job"
 )
@@ -35,28 +34,19 @@ func (t *Tracker) workerEvent(e job.Event) {
 	}
 }
 
-// fleetLoop reads the queue's depth every DepthEvery until ctx ends; a
-// change goes to the subscribers.
-func (t *Tracker) fleetLoop(ctx context.Context) {
-	tick := time.NewTicker(t.opts.DepthEvery)
-	defer tick.Stop()
-	for {
-		lctx, cancel := context.WithTimeout(ctx, t.opts.DepthEvery)
-		n, err := t.q.Len(lctx)
-		cancel()
-		changed := false
-		if err == nil {
-			changed = t.fleet.setDepth(n)
-		} else if ctx.Err() == nil {
+// pollDepth reads the queue's depth (Run: every DepthEvery); a change goes
+// to the subscribers.
+func (t *Tracker) pollDepth(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(ctx, t.opts.DepthEvery)
+	n, err := t.q.Len(lctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
 			t.opts.Log.Debug("status: queue depth unknown", "err", err)
 		}
-		if changed {
-			t.changes.publish(Change{Kind: FleetChanged, Fleet: t.fleet.snapshot()})
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+		return
+	}
+	if t.fleet.setDepth(n) {
+		t.changes.publish(Change{Kind: FleetChanged, Fleet: t.fleet.snapshot()})
 	}
 }

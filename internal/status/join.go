@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"time"
 
 	"github.com/sdkeda/sdkeda/internal/gallery"
 	"github.com/sdkeda/sdkeda/internal/job"
@@ -91,20 +90,6 @@ func (t *Tracker) joinGallery(ctx context.Context) {
 			case gallery.Lost:
 				t.reconcile(ctx)
 			}
-		}
-	}
-}
-
-// reconcileLoop calls reconcile every Reconcile until ctx ends.
-func (t *Tracker) reconcileLoop(ctx context.Context) {
-	tick := time.NewTicker(t.opts.Reconcile)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			t.reconcile(ctx)
 		}
 	}
 }

@@ -67,7 +67,7 @@ func (t *table) lose(r run, deliveryLimit int) (Job, bool) {
 // hearing is whether the tracker hears its status subscription. A worker is
 // only taken for lost while it does: a webui whose subscription is cut for a
 // minute hears no worker either, and they have not died. Every webui
-// publishes a probe each heartbeat (probeLoop), so that it hears something
+// publishes a probe each heartbeat (probe), so that it hears something
 // even when no worker is left to speak.
 type hearing struct {
 	mu    sync.Mutex
@@ -130,39 +130,12 @@ func (t *Tracker) expireWorkers() {
 	}
 }
 
-// watchWorkers calls expireWorkers often enough that a lost worker is found
-// within a fraction of a heartbeat of its third missed one, until ctx ends.
-func (t *Tracker) watchWorkers(ctx context.Context) {
-	tick := time.NewTicker(min(time.Second, t.opts.Heartbeat/4))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			t.expireWorkers()
-		}
-	}
-}
-
-// probeLoop publishes this webui's probe every heartbeat until ctx ends.
-func (t *Tracker) probeLoop(ctx context.Context) {
-	if t.pub == nil {
-		return
-	}
-	tick := time.NewTicker(t.opts.Heartbeat)
-	defer tick.Stop()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, t.opts.Heartbeat)
-		err := t.pub.PublishStatus(pctx, job.Event{Kind: job.KindProbe, At: t.opts.Now().UTC()})
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			t.opts.Log.Debug("status events: probe not published", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+// probe publishes this webui's probe (Run: every heartbeat).
+func (t *Tracker) probe(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, t.opts.Heartbeat)
+	err := t.pub.PublishStatus(pctx, job.Event{Kind: job.KindProbe, At: t.opts.Now().UTC()})
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		t.opts.Log.Debug("status events: probe not published", "err", err)
 	}
 }

@@ -67,23 +67,38 @@ func (t *Tracker) Run(ctx context.Context) error {
 	g.Go(func() error { t.follow(ctx); return nil })
 	g.Go(func() error { t.notifyGallery(ctx); return nil })
 	g.Go(func() error { t.joinGallery(ctx); return nil })
-	g.Go(func() error { t.reconcileLoop(ctx); return nil })
-	g.Go(func() error { t.fleetLoop(ctx); return nil })
-	g.Go(func() error { t.watchWorkers(ctx); return nil })
-	g.Go(func() error { t.probeLoop(ctx); return nil })
+	// Each loop below waits a whole period before its first call, but the
+	// fleet's depth and the probe, which go at once.
+	g.Go(func() error { every(ctx, t.opts.Reconcile, false, t.reconcile); return nil })
+	g.Go(func() error { every(ctx, t.opts.DepthEvery, true, t.pollDepth); return nil })
+	// expireWorkers runs often enough that a lost worker is found within
+	// a fraction of a heartbeat of its third missed one.
 	g.Go(func() error {
-		tick := time.NewTicker(pruneEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-tick.C:
-				t.Prune()
-			}
-		}
+		every(ctx, min(time.Second, t.opts.Heartbeat/4), false, func(context.Context) { t.expireWorkers() })
+		return nil
 	})
+	if t.pub != nil {
+		g.Go(func() error { every(ctx, t.opts.Heartbeat, true, t.probe); return nil })
+	}
+	g.Go(func() error { every(ctx, pruneEvery, false, func(context.Context) { t.Prune() }); return nil })
 	return g.Wait()
+}
+
+// every calls f every period until ctx ends, first at once when now is set.
+func every(ctx context.Context, period time.Duration, now bool, f func(context.Context)) {
+	if now {
+		f(ctx)
+	}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			f(ctx)
+		}
+	}
 }
 
 // follow applies the status events of every worker and webui replica until

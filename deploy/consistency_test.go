@@ -108,10 +108,11 @@ func TestEnvVarsAreReadByThePrograms(t *testing.T) {
 }
 
 // Both programs declare the queue with its delivery limit and check jobs
-// against the same limits: they must read the same queue settings and job
-// limits, from the same ConfigMap, and nothing may override them.
+// against the same limits, and the webui counts a worker lost after three
+// of its heartbeats: they must read the same queue settings, job limits and
+// WORKER_HEARTBEAT, from the same ConfigMap, and nothing may override them.
 func TestBothProgramsShareTheQueueSettings(t *testing.T) {
-	shared := []string{"QUEUE_NAME", "DELIVERY_LIMIT", "MAX_FAILURES", "MINIO_ENDPOINT", "MINIO_BUCKET",
+	shared := []string{"QUEUE_NAME", "DELIVERY_LIMIT", "MAX_FAILURES", "WORKER_HEARTBEAT", "MINIO_ENDPOINT", "MINIO_BUCKET",
 		"MAX_PROMPT_LENGTH", "MAX_IMAGES", "MAX_IMAGE_SIZE", "MAX_STEPS"}
 	for _, dir := range appOverlays(t) {
 		objs := render(t, dir)
